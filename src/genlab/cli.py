@@ -1,0 +1,162 @@
+"""The `genlab` command line. Every user error ends as one line on stderr and exit status 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from genlab import __version__
+from genlab.errors import GenlabError
+
+FAMILY_HELP = "classifier, ae, dae, gan"
+
+
+def _add_backend(parser):
+    parser.add_argument("--backend", choices=["tensorflow", "jax", "torch"], default=None,
+                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="genlab",
+        description="genlab: generative image models from the textbook chapter, trained, measured and explored.",
+        epilog="Examples:\n"
+               "  genlab train classifier --preset chapter\n"
+               "  genlab train gan --preset chapter --set steps=500\n"
+               "  genlab sample runs/gan-20261122-101500 -n 64 --out grid.png\n"
+               "  genlab datasets",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"genlab {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model family into a run folder",
+                                description="Train a model family. Config layers: defaults < --preset < --config < --set.")
+    train.add_argument("family", help=f"model family ({FAMILY_HELP})")
+    train.add_argument("--preset", default=None, help="'chapter' (the textbook exactly) or 'default' (genlab's recipe)")
+    train.add_argument("--config", dest="config_file", default=None, help="TOML file of config keys")
+    train.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one config key (repeatable), e.g. --set epochs=5")
+    train.add_argument("--out", default=None, help="run folder (default: runs/<family>-<time>)")
+    train.add_argument("--runs-dir", default="runs", help="parent folder of new runs (default: runs)")
+    train.add_argument("--data-dir", default=None, help="folder holding the dataset (default: $GENLAB_DATA_DIR, caches)")
+    train.add_argument("--seed", type=int, default=None, help="random seed (makes runs repeatable)")
+    train.add_argument("--resume", default=None, metavar="RUN", help="continue RUN from its last checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_backend(train)
+
+    datasets = commands.add_parser("datasets", help="list datasets, where they were found, sizes and checksums")
+    datasets.add_argument("--data-dir", default=None)
+
+    info = commands.add_parser("info", help="versions, backend and devices")
+    _add_backend(info)
+
+    sample = commands.add_parser("sample", help="new images from a trained generative run")
+    sample.add_argument("run")
+    sample.add_argument("-n", "--count", type=int, default=64)
+    sample.add_argument("--out", default=None, help="grid PNG (default: RUN/figures/samples.png)")
+    sample.add_argument("--npz", default=None, help="also save the images (float32 in [0, 1]) to this .npz")
+    sample.add_argument("--seed", type=int, default=None)
+    _add_backend(sample)
+
+    interpolate = commands.add_parser("interpolate", help="a latent interpolation strip between two points")
+    interpolate.add_argument("run")
+    interpolate.add_argument("a", nargs="?", type=int, default=None, help="test-set index of the first image (autoencoders)")
+    interpolate.add_argument("b", nargs="?", type=int, default=None, help="test-set index of the second image (autoencoders)")
+    interpolate.add_argument("--steps", type=int, default=10)
+    interpolate.add_argument("--seed", type=int, default=None)
+    interpolate.add_argument("--out", default=None)
+    interpolate.add_argument("--data-dir", default=None)
+    _add_backend(interpolate)
+
+    for name, text in (("reconstruct", "encode and decode an image (PNG/JPEG of any size, or .npy batch)"),
+                       ("denoise", "denoise an image with a trained dae run")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("run")
+        command.add_argument("input")
+        command.add_argument("--out", default=None, help="output PNG (default: <input>-<command>.png)")
+        _add_backend(command)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a run on the test set")
+    evaluate.add_argument("run")
+    evaluate.add_argument("--noise-sweep", action="store_true", help="autoencoders: metrics over noise factors 0.1..0.8")
+    evaluate.add_argument("--data-dir", default=None)
+    _add_backend(evaluate)
+
+    bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier"])
+    bench.add_argument("--steps", type=int, default=None, help="gan: timed steps per side")
+    bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
+    bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
+    bench.add_argument("--data-dir", default=None)
+    bench.add_argument("--json", default=None, help="write the results here too")
+    _add_backend(bench)
+    return parser
+
+
+def _run_command(args) -> int:
+    from genlab import backend
+
+    if args.command == "train":
+        from genlab import api, config
+
+        api.train(args.family, preset=args.preset, config_file=args.config_file, overrides=config.parse_sets(args.sets),
+                  out=args.out, runs_root=args.runs_dir, data_dir=args.data_dir, seed=args.seed, backend=args.backend,
+                  verbose=0 if args.quiet else _verbosity(), resume=args.resume)
+        return 0
+    if args.command == "datasets":
+        from genlab import data
+        from genlab.runs import summary_table
+
+        for entry in data.describe(args.data_dir):
+            print(summary_table([(key, value) for key, value in entry.items() if key != "name"], title=entry["name"]))
+        return 0
+    if args.command == "info":
+        backend.configure(args.backend)
+        from genlab.runs import summary_table
+
+        print(summary_table(list(backend.info().items()), title="genlab info"))
+        return 0
+    if args.command == "bench":
+        backend.configure(args.backend)
+        from genlab import bench
+
+        bench.main(args)
+        return 0
+    # The remaining commands act on an existing run folder, dispatched to its family.
+    backend.configure(getattr(args, "backend", None))
+    from genlab import api
+
+    run, family, config = api.open_run(args.run)
+    action = family.extras.get(args.command)
+    if action is None:
+        raise GenlabError(f"'genlab {args.command}' does not apply to a {family.name} run ({run.path}); "
+                          f"it supports: {', '.join(sorted(family.extras)) or 'nothing beyond evaluate'}")
+    action(run, config, args)
+    return 0
+
+
+def _verbosity() -> int:
+    # Keras' per-batch bar is for terminals; in logs (CI, pipes) one line per epoch reads better.
+    return 1 if sys.stdout.isatty() else 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    warnings.filterwarnings("default", module="genlab")
+    try:
+        return _run_command(args)
+    except GenlabError as error:
+        print(f"genlab: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Program 1: the MNIST classifier written with the Keras functional API.
+
+chapter preset: Input(784) -> Dense(64, relu) -> Dense(64, relu) -> Dense(10) logits,
+RMSprop, sparse categorical cross-entropy from logits, batch 64, 2 epochs, validation split 0.2.
+`architecture = "cnn"` is a stronger small convnet (genlab's default).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from genlab.errors import ConfigError
+from genlab.families import Family
+
+ARCHITECTURES = ("dense", "cnn")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+
+
+@dataclass
+class ClassifierConfig:
+    dataset: str = "mnist"
+    architecture: str = "cnn"          # "dense" (the chapter's 784-64-64-10) or "cnn"
+    hidden_units: tuple[int, ...] = (64, 64)  # dense only
+    epochs: int = 3
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float | None = None  # None: the optimizer's Keras default
+    validation_split: float = 0.1
+    seed: int = 0
+
+    def validate(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(f"architecture '{self.architecture}' is unknown; choose one of {', '.join(ARCHITECTURES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer '{self.optimizer}' is unknown; choose one of {', '.join(OPTIMIZERS)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be at least 1")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ConfigError("validation_split must be in [0, 1)")
+
+
+PRESETS = {
+    "chapter": dict(architecture="dense", hidden_units=(64, 64), epochs=2, batch_size=64,
+                    optimizer="rmsprop", learning_rate=None, validation_split=0.2),
+    "default": dict(architecture="cnn", epochs=3, batch_size=128, optimizer="adam", validation_split=0.1),
+}
+
+
+def build_dense(input_size: int, num_classes: int, hidden_units=(64, 64)):
+    """The chapter's network: each layer called on the previous layer's output (functional API)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(input_size,), name="pixels")          # (batch, 784)
+    x = inputs
+    for index, units in enumerate(hidden_units, start=1):
+        x = layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)            # (batch, 10), no softmax
+    return keras.Model(inputs, outputs, name="dense_classifier")
+
+
+def build_cnn(image_shape, num_classes: int, feature_units: int = 128):
+    """A small convnet; its `features` layer is what an evaluator would embed images with."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=image_shape, name="images")            # (batch, 28, 28, 1)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)                                       # (batch, 14, 14, 32)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)                                       # (batch, 7, 7, 64)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(feature_units, activation="relu", name="features")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="cnn_classifier")
+
+
+def make_optimizer(name: str, learning_rate: float | None):
+    import keras
+
+    classes = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+    return classes[name]() if learning_rate is None else classes[name](learning_rate=learning_rate)
+
+
+def inputs_for(config: ClassifierConfig, images_uint8: np.ndarray) -> np.ndarray:
+    from genlab.training import flat_images, float_images
+
+    return flat_images(images_uint8) if config.architecture == "dense" else float_images(images_uint8)
+
+
+def confusion(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (true, predicted), 1)
+    return matrix
+
+
+def train(config: ClassifierConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
+    import keras
+
+    from genlab import data, plotting, training
+
+    dataset = data.load(config.dataset, data_dir)
+    x_train, x_test = inputs_for(config, dataset.x_train), inputs_for(config, dataset.x_test)
+    if config.architecture == "dense":
+        model = build_dense(x_train.shape[1], dataset.num_classes, config.hidden_units)
+    else:
+        model = build_cnn(dataset.image_shape, dataset.num_classes)
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  optimizer=make_optimizer(config.optimizer, config.learning_rate), metrics=["accuracy"])
+    timing = training.fit(model, run, x_train, dataset.y_train, epochs=config.epochs, batch_size=config.batch_size,
+                          validation_split=config.validation_split, verbose=verbose)
+    test_loss, test_accuracy = model.evaluate(x_test, dataset.y_test, batch_size=1024, verbose=0)
+    run.save_model(model)
+
+    predicted = np.argmax(model.predict(x_test, batch_size=1024, verbose=0), axis=1)
+    matrix = confusion(dataset.y_test, predicted, dataset.num_classes)
+    plotting.confusion_matrix(matrix, dataset.class_names, run.figures / "confusion_matrix.png",
+                              title=f"test accuracy {test_accuracy:.4f}")
+    wrong = np.flatnonzero(predicted != dataset.y_test)[:30]
+    if len(wrong):
+        plotting.grid(dataset.x_test[wrong], run.figures / "misclassified.png", columns=10,
+                      titles=[f"{dataset.class_names[dataset.y_test[i]]}→{dataset.class_names[predicted[i]]}" for i in wrong],
+                      cell=1.1)
+    plotting.curves(run.read_history(), [("loss", "train loss"), ("val_loss", "validation loss")],
+                    run.figures / "curves.png", secondary=[("accuracy", "train accuracy"), ("val_accuracy", "validation accuracy")])
+    return {"dataset": dataset.name, "data_source": dataset.source, "test_accuracy": float(test_accuracy),
+            "test_loss": float(test_loss), "parameters": int(model.count_params()), **timing}
+
+
+FAMILY = Family(name="classifier", summary="the chapter's functional-API MNIST classifier (discriminative)",
+                config_class=ClassifierConfig, presets=PRESETS, train=train, kind="discriminative")

@@ -1,0 +1,440 @@
+"""Program 4: the chapter's GAN, trained correctly under Keras 3.
+
+The chapter freezes the discriminator (`trainable = False`) and compiles a stacked model;
+Keras 3 reads `trainable` at train time, so that pattern never trains the discriminator.
+Here each network is updated explicitly with its own optimizer in one compiled step
+(genlab.steps holds the backend-specific gradient code):
+
+    fake   = G(z ~ U[-1, 1], training=False)                 # like the chapter's G.predict
+    D step: BCE(D([real; fake]), [1; 0]) -> D's variables   # 128 real + 128 fake
+    G step: BCE(D(G(z', training=True)), 1) -> G's variables # fresh noise, labels 1
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genlab.errors import ConfigError, DivergenceError, RunError
+from genlab.families import Family
+
+
+@dataclass
+class GANConfig:
+    dataset: str = "mnist"
+    steps: int = 2000               # one batch each (the chapter calls them EPOCHS)
+    batch_size: int = 128
+    latent_dim: int = 32
+    learning_rate: float = 4e-4     # both networks (Adam)
+    beta_1: float = 0.9             # Adam's first-moment decay (Keras default: 0.9)
+    output: str = "sigmoid"         # "sigmoid" (the chapter) or "logits" (numerically stable loss)
+    label_smoothing: float = 0.0    # one-sided: real labels become 1 - label_smoothing
+    ema: float = 0.0                # >0: keep an exponential moving average of G's weights (e.g. 0.999)
+    precision: str = "float32"      # "float32" or "mixed_bfloat16" (faster on CPUs with AVX512-BF16/AMX)
+    sample_every: int = 100         # fixed-noise grid + the chapter's 1 x 5 strip
+    log_every: int = 10             # history.csv rows (means over the window)
+    checkpoint_every: int = 500
+    sample_grid: int = 64           # images in the fixed-noise grid
+    seed: int = 0
+
+    def validate(self):
+        if self.output not in ("sigmoid", "logits"):
+            raise ConfigError(f"output '{self.output}' is unknown; choose sigmoid or logits")
+        if self.precision not in ("float32", "mixed_bfloat16"):
+            raise ConfigError(f"precision '{self.precision}' is unknown; choose float32 or mixed_bfloat16")
+        for key in ("steps", "batch_size", "latent_dim", "sample_every", "log_every", "checkpoint_every", "sample_grid"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ConfigError("label_smoothing must be in [0, 0.5)")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError("ema must be in [0, 1) (0 turns it off)")
+
+
+PRESETS = {
+    "chapter": dict(steps=2000, batch_size=128, latent_dim=32, learning_rate=4e-4, beta_1=0.9, output="sigmoid",
+                    label_smoothing=0.0, ema=0.0, precision="float32", sample_every=100),
+    "default": dict(steps=2000, batch_size=128, latent_dim=32, learning_rate=4e-4, beta_1=0.5, output="logits",
+                    label_smoothing=0.1, ema=0.999, precision="float32", sample_every=100),
+}
+
+
+# ---------------------------------------------------------------------------- networks
+def build_discriminator(image_shape=(28, 28, 1), output: str = "sigmoid"):
+    """The chapter's discriminator, layer for layer (functional API)."""
+    import keras
+    from keras import layers
+
+    images = keras.Input(shape=image_shape, name="images")                                  # (batch, 28, 28, 1)
+    x = images
+    for filters in (64, 128, 256):                                                          # -> 14, 7, 4 pixels
+        x = layers.Conv2D(filters, 5, strides=2, padding="same", activation="relu")(x)
+        x = layers.Dropout(0.4)(x)
+    x = layers.Flatten()(x)                                                                 # (batch, 4*4*256)
+    # The output stays float32 under mixed precision so the loss is computed accurately.
+    score = layers.Dense(1, activation="sigmoid" if output == "sigmoid" else None, dtype="float32", name="real")(x)
+    return keras.Model(images, score, name="discriminator")
+
+
+def build_generator(latent_dim: int = 32, image_shape=(28, 28, 1)):
+    """The chapter's generator, layer for layer: a convnet in reverse, 7x7 -> 14x14 -> 28x28."""
+    import keras
+    from keras import layers
+
+    height, width, channels = image_shape
+    z = keras.Input(shape=(latent_dim,), name="z")                                          # (batch, 32)
+    x = layers.Dense((height // 4) * (width // 4) * 64)(z)                                  # (batch, 3136)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = layers.LeakyReLU()(x)
+    x = layers.Reshape((height // 4, width // 4, 64))(x)                                    # (batch, 7, 7, 64)
+    x = layers.Dropout(0.4)(x)
+    for filters in (32, 16):
+        x = layers.UpSampling2D()(x)                                                        # 14x14, then 28x28
+        x = layers.Conv2DTranspose(filters, 5, padding="same")(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.LeakyReLU()(x)
+    image = layers.Conv2D(channels, 5, padding="same", activation="sigmoid", dtype="float32", name="image")(x)
+    return keras.Model(z, image, name="generator")
+
+
+def step_flops(latent_dim: int, batch: int, image_shape=(28, 28, 1)) -> float:
+    """Floating-point operations of one chapter training step, counted from the layer shapes.
+
+    Forward multiply-adds count 2 FLOPs; a backward pass costs about twice its forward
+    (input gradients + weight gradients). D step: D fwd+bwd on 2*batch images, plus G forward
+    on batch. G step: G fwd+bwd and D fwd + input-gradient pass (no D weight gradients).
+    """
+    height, width, channels = image_shape
+
+    def conv(out_h, out_w, k, c_in, c_out):
+        return 2.0 * out_h * out_w * k * k * c_in * c_out
+
+    d_forward = (conv(height // 2, width // 2, 5, channels, 64) + conv(height // 4, width // 4, 5, 64, 128)
+                 + conv(math.ceil(height / 8), math.ceil(width / 8), 5, 128, 256) + 2.0 * math.ceil(height / 8) * math.ceil(width / 8) * 256)
+    g_forward = (2.0 * latent_dim * (height // 4) * (width // 4) * 64 + conv(height // 2, width // 2, 5, 64, 32)
+                 + conv(height, width, 5, 32, 16) + conv(height, width, 5, 16, channels))
+    d_update = 2 * batch * d_forward * 3 + batch * g_forward
+    g_update = batch * g_forward * 3 + batch * d_forward * 2
+    return d_update + g_update
+
+
+# ---------------------------------------------------------------------------- the training step
+class GANTrainer:
+    """Networks, optimizers and the compiled step; state that a checkpoint must capture."""
+
+    def __init__(self, config: GANConfig, image_shape):
+        import keras
+
+        from genlab import steps
+
+        steps.check_custom_loop_supported("GAN")
+        self.config = config
+        keras.mixed_precision.set_global_policy(config.precision)
+        try:
+            self.generator = build_generator(config.latent_dim, image_shape)
+            self.discriminator = build_discriminator(image_shape, config.output)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        self.ema_generator = None
+        if config.ema > 0:
+            self.ema_generator = build_generator(config.latent_dim, image_shape)
+            self.ema_generator.set_weights(self.generator.get_weights())
+        self.d_optimizer = self._optimizer()
+        self.g_optimizer = self._optimizer()
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.seed_generator = keras.random.SeedGenerator(config.seed)
+        self.loss = keras.losses.BinaryCrossentropy(from_logits=config.output == "logits")
+        self.step = steps.compile_step(self._train_step)
+
+    def _optimizer(self):
+        import keras
+
+        # Under mixed_bfloat16 no loss scaling is needed: bf16 keeps float32's exponent range.
+        return keras.optimizers.Adam(learning_rate=self.config.learning_rate, beta_1=self.config.beta_1)
+
+    def _train_step(self, real):
+        from keras import ops
+
+        from genlab.steps import minimize
+
+        config = self.config
+        batch = ops.shape(real)[0]
+        real_label = 1.0 - config.label_smoothing
+        z = self._noise(batch)
+        fake = self.generator(z, training=False)                                     # (batch, 28, 28, 1)
+        images = ops.concatenate([real, ops.cast(fake, real.dtype)], axis=0)         # (2*batch, 28, 28, 1)
+        labels = ops.concatenate([ops.full((batch, 1), real_label), ops.zeros((batch, 1))], axis=0)
+
+        def discriminator_loss():
+            scores = self.discriminator(images, training=True)
+            return self.loss(labels, scores), scores
+
+        d_loss, scores = minimize(discriminator_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        threshold = 0.0 if config.output == "logits" else 0.5
+        d_acc_real = ops.mean(ops.cast(scores[:batch] > threshold, "float32"))
+        d_acc_fake = ops.mean(ops.cast(scores[batch:] <= threshold, "float32"))
+
+        fresh = self._noise(batch)
+
+        def generator_loss():
+            scores = self.discriminator(self.generator(fresh, training=True), training=True)
+            return self.loss(ops.ones((batch, 1)), scores), scores
+
+        g_loss, _ = minimize(generator_loss, self.generator.trainable_variables, self.g_optimizer)
+        if self.ema_generator is not None:
+            decay = config.ema
+            for average, current in zip(self.ema_generator.weights, self.generator.weights):
+                average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
+        return {"d_loss": d_loss, "g_loss": g_loss, "d_acc_real": d_acc_real, "d_acc_fake": d_acc_fake}
+
+    def _noise(self, batch):
+        import keras
+
+        return keras.random.uniform((batch, self.config.latent_dim), minval=-1.0, maxval=1.0, seed=self.seed_generator)
+
+    @property
+    def sampler(self):
+        """The generator to sample from: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    # ---- checkpoint state (numpy arrays only: no pickle) ------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        from genlab.steps import to_numpy
+
+        arrays = {}
+        groups = {"generator": self.generator.weights, "discriminator": self.discriminator.weights,
+                  "g_optimizer": self.g_optimizer.variables, "d_optimizer": self.d_optimizer.variables,
+                  "seed_generator": [self.seed_generator.state]}
+        if self.ema_generator is not None:
+            groups["ema_generator"] = self.ema_generator.weights
+        for group, variables in groups.items():
+            for index, variable in enumerate(variables):
+                arrays[f"{group}/{index:04d}"] = np.asarray(to_numpy(variable))
+        return arrays
+
+    def load_state(self, arrays) -> None:
+        groups = {"generator": self.generator.weights, "discriminator": self.discriminator.weights,
+                  "g_optimizer": self.g_optimizer.variables, "d_optimizer": self.d_optimizer.variables,
+                  "seed_generator": [self.seed_generator.state]}
+        if self.ema_generator is not None:
+            groups["ema_generator"] = self.ema_generator.weights
+        for group, variables in groups.items():
+            for index, variable in enumerate(variables):
+                key = f"{group}/{index:04d}"
+                if key not in arrays:
+                    raise RunError(f"checkpoint lacks {key}; it was written by a different config (resume with the run's own config.toml)")
+                variable.assign(arrays[key])
+
+
+# ---------------------------------------------------------------------------- checkpoints
+def save_checkpoint(run, trainer: GANTrainer, step: int, data_order, elapsed: float, keep: int = 2) -> Path:
+    """checkpoints/step-NNNNNN.npz, then checkpoints/latest.json names it: complete or not at all."""
+    from genlab import io
+
+    folder = run.checkpoints
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"step-{step:06d}.npz"
+    arrays = trainer.state()
+    arrays["data/permutation"] = data_order.permutation
+    with io.atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+    meta = {"step": step, "file": target.name, "elapsed_s": elapsed, "data_position": data_order.position,
+            "data_epoch": data_order.epoch, "rng_state": data_order.rng.bit_generator.state}
+    io.write_json(folder / "latest.json", meta)
+    for old in sorted(folder.glob("step-*.npz"))[:-keep]:
+        old.unlink(missing_ok=True)
+    return target
+
+
+def load_checkpoint(run, trainer: GANTrainer, data_order) -> dict:
+    latest = run.checkpoints / "latest.json"
+    if not latest.is_file():
+        raise RunError(f"{run.path} has no complete checkpoint to resume from; start a new run instead")
+    meta = json.loads(latest.read_text())
+    with np.load(run.checkpoints / meta["file"], allow_pickle=False) as arrays:
+        trainer.load_state(arrays)
+        data_order.permutation = arrays["data/permutation"]
+    data_order.position, data_order.epoch = meta["data_position"], meta["data_epoch"]
+    data_order.rng.bit_generator.state = meta["rng_state"]
+    return meta
+
+
+class DataOrder:
+    """In-memory shuffled batches, reshuffled each pass; its state is part of a checkpoint."""
+
+    def __init__(self, size: int, batch: int, seed: int):
+        self.size, self.batch = size, batch
+        self.rng = np.random.default_rng(seed)
+        self.permutation = self.rng.permutation(size)
+        self.position, self.epoch = 0, 0
+
+    def next_indices(self) -> np.ndarray:
+        if self.position + self.batch > self.size:
+            self.permutation = self.rng.permutation(self.size)
+            self.position, self.epoch = 0, self.epoch + 1
+        indices = self.permutation[self.position:self.position + self.batch]
+        self.position += self.batch
+        return np.sort(indices)  # sorted gathers are cache-friendlier; the batch is the same set
+
+
+# ---------------------------------------------------------------------------- training loop
+def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
+    from tqdm import tqdm
+
+    from genlab import data, training
+
+    dataset = data.load(config.dataset, data_dir)
+    images = training.float_images(dataset.x_train)                          # (N, 28, 28, 1) in [0, 1]
+    if len(images) < config.batch_size:
+        raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({len(images)}); lower it")
+    trainer = GANTrainer(config, dataset.image_shape)
+    order = DataOrder(len(images), config.batch_size, config.seed)
+    fixed_noise = np.random.default_rng(config.seed + 7).uniform(-1, 1, (config.sample_grid, config.latent_dim)).astype("float32")
+    start_step, elapsed_before = 0, 0.0
+    if resume:
+        meta = load_checkpoint(run, trainer, order)
+        start_step, elapsed_before = meta["step"], meta["elapsed_s"]
+        run.truncate_history(lambda row: row["step"] <= start_step)
+    else:
+        save_untrained_sample(run, trainer, config)
+        save_fixed_grid(run, trainer, fixed_noise, 0)
+
+    window: dict[str, list[float]] = {}
+    started = time.perf_counter()
+    progress = tqdm(total=config.steps, initial=start_step, desc="gan", unit="step", disable=verbose == 0, dynamic_ncols=True)
+    last_good = start_step
+    try:
+        for step in range(start_step + 1, config.steps + 1):
+            real = images[order.next_indices()]
+            values = {key: float(value) for key, value in trainer.step(real).items()}
+            if not (math.isfinite(values["d_loss"]) and math.isfinite(values["g_loss"])):
+                raise DivergenceError(f"GAN diverged at step {step}: d_loss={values['d_loss']}, g_loss={values['g_loss']}; "
+                                      f"the last good checkpoint (step {last_good}) is kept; lower learning_rate and --resume")
+            for key, value in values.items():
+                window.setdefault(key, []).append(value)
+            progress.update(1)
+            if step % config.log_every == 0 or step == config.steps:
+                row = {"step": step, **{key: float(np.mean(vals)) for key, vals in window.items()},
+                       "seconds": elapsed_before + time.perf_counter() - started}
+                run.log(row)
+                progress.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}", acc_fake=f"{row['d_acc_fake']:.2f}")
+                window = {}
+            if step % config.sample_every == 0 or step == config.steps:
+                save_fixed_grid(run, trainer, fixed_noise, step)
+                save_chapter_strip(run, trainer, config, step)
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                save_checkpoint(run, trainer, step, order, elapsed_before + time.perf_counter() - started)
+                last_good = step
+    except DivergenceError as error:
+        run.update_metrics({"status": "failed", "failure": str(error), "last_good_checkpoint": last_good})
+        raise
+    finally:
+        progress.close()
+    train_wall = elapsed_before + time.perf_counter() - started
+
+    run.save_model(trainer.sampler, "generator.keras")
+    run.save_model(trainer.discriminator, "discriminator.keras")
+    final_figures(run)
+    history = run.read_history()
+    last = history[-1] if history else {}
+    timed = [row for row in history if row["step"] > min(20, config.steps // 2)]
+    seconds_per_step = ((timed[-1]["seconds"] - timed[0]["seconds"]) / max(timed[-1]["step"] - timed[0]["step"], 1)
+                        if len(timed) > 1 else train_wall / max(config.steps - start_step, 1))
+    return {"dataset": dataset.name, "data_source": dataset.source, "steps": config.steps, "train_wall_s": train_wall,
+            "seconds_per_step": seconds_per_step,
+            "gflops_per_s": step_flops(config.latent_dim, config.batch_size, dataset.image_shape) / seconds_per_step / 1e9,
+            "d_loss_last": last.get("d_loss"), "g_loss_last": last.get("g_loss"),
+            "d_acc_real_last": last.get("d_acc_real"), "d_acc_fake_last": last.get("d_acc_fake")}
+
+
+# ---------------------------------------------------------------------------- figures
+def _generate(model, z: np.ndarray) -> np.ndarray:
+    from genlab.steps import to_numpy
+
+    return np.asarray(to_numpy(model(z, training=False)), dtype=np.float32)
+
+
+def save_untrained_sample(run, trainer: GANTrainer, config: GANConfig) -> None:
+    """The chapter shows one sample of the untrained generator from N(0, 1) noise: pure noise."""
+    from genlab import plotting
+
+    z = np.random.default_rng(config.seed + 3).standard_normal((1, config.latent_dim)).astype("float32")
+    plotting.grid(_generate(trainer.generator, z), run.figures / "untrained.png", columns=1, cell=3.0,
+                  title="untrained generator")
+
+
+def save_fixed_grid(run, trainer: GANTrainer, fixed_noise: np.ndarray, step: int) -> None:
+    from genlab import plotting
+
+    images = _generate(trainer.sampler, fixed_noise)
+    columns = int(math.ceil(math.sqrt(len(images))))
+    folder = run.figures / "samples"
+    folder.mkdir(exist_ok=True)
+    plotting.save_png(plotting.grid_array(images, columns), folder / f"step-{step:06d}.png", scale=2)
+
+
+def save_chapter_strip(run, trainer: GANTrainer, config: GANConfig, step: int) -> None:
+    """The chapter's figure: 5 samples from fresh uniform noise in one row."""
+    from genlab import plotting
+
+    z = np.random.default_rng(config.seed * 100003 + step).uniform(-1, 1, (5, config.latent_dim)).astype("float32")
+    folder = run.figures / "strips"
+    folder.mkdir(exist_ok=True)
+    plotting.grid(_generate(trainer.sampler, z), folder / f"step-{step:06d}.png", columns=5, cell=2.0, title=f"step {step}")
+
+
+def final_figures(run) -> None:
+    from PIL import Image
+
+    from genlab import plotting
+
+    frames = [np.asarray(Image.open(path)) for path in sorted((run.figures / "samples").glob("step-*.png"))]
+    if frames:
+        plotting.gif(frames, run.figures / "progress.gif", scale=1)
+    plotting.curves(run.read_history(), [("d_loss", "D loss"), ("g_loss", "G loss")], run.figures / "losses.png", x_key="step",
+                    title="GAN losses (dashed: D accuracy)", secondary=[("d_acc_real", "D acc on real"), ("d_acc_fake", "D acc on fake")])
+
+
+# ---------------------------------------------------------------------------- sampling commands
+def generate(run, count: int, seed: int | None = None) -> np.ndarray:
+    from genlab import config as config_module
+    from genlab.families import get
+
+    config = config_module.load_run_config(run.path / "config.toml", get("gan"))
+    generator = run.load_model("generator.keras")
+    z = np.random.default_rng(seed).uniform(-1, 1, (count, config.latent_dim)).astype("float32")
+    return np.asarray(generator.predict(z, batch_size=500, verbose=0), dtype=np.float32)
+
+
+def command_sample(run, config, args) -> None:
+    from genlab.commands import save_samples
+
+    save_samples(run, generate(run, args.count, args.seed), args)
+
+
+def command_interpolate(run, config, args) -> None:
+    """Rows of images along straight lines between random latent points."""
+    from genlab import plotting
+
+    generator = run.load_model("generator.keras")
+    rng = np.random.default_rng(args.seed)
+    rows = 4
+    ends = rng.uniform(-1, 1, (rows, 2, config.latent_dim))
+    weights = np.linspace(0.0, 1.0, args.steps)[None, :, None]
+    z = ((1 - weights) * ends[:, :1] + weights * ends[:, 1:]).reshape(-1, config.latent_dim).astype("float32")
+    images = np.asarray(generator.predict(z, verbose=0), dtype=np.float32)
+    out = Path(args.out) if args.out else run.figures / "interpolation.png"
+    plotting.grid(images, out, columns=args.steps, title="latent interpolation (each row: z_a → z_b)")
+    print(f"wrote {out}")
+
+
+FAMILY = Family(name="gan", summary="the chapter's GAN (conv D, upsampling G, z=32), trained with a compiled custom step",
+                config_class=GANConfig, presets=PRESETS, train=train, generate=generate, kind="gan",
+                extras={"sample": command_sample, "interpolate": command_interpolate})

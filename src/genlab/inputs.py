@@ -1,0 +1,67 @@
+"""User-supplied inputs for `reconstruct` / `denoise`: a PNG/JPEG of any size or an .npy batch,
+converted to the training data's shape (e.g. 28 x 28 x 1) and polarity."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from genlab.errors import DataError
+
+
+def load_images(path: str | Path, image_shape: tuple[int, int, int], bright_digits_on_dark: bool = True) -> np.ndarray:
+    """-> float32 N x H x W x C in [0, 1]."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"input {path} does not exist; pass a PNG/JPEG image or an .npy batch")
+    if path.suffix.lower() == ".npy":
+        return _load_npy(path, image_shape)
+    return _load_picture(path, image_shape, bright_digits_on_dark)[None]
+
+
+def _load_npy(path: Path, image_shape) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path} is not a readable .npy array of images ({error}); save one with numpy.save") from error
+    height, width, channels = image_shape
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim == 2 and array.shape[1] == height * width * channels:
+        array = array.reshape(-1, height, width, channels)
+    elif array.ndim == 3 and array.shape[1:] == (height, width) and channels == 1:
+        array = array[..., None]
+    elif array.ndim == 2 and array.shape == (height, width):
+        array = array[None, ..., None]
+    if array.ndim != 4 or array.shape[1:] != (height, width, channels):
+        raise DataError(f"{path} holds an array of shape {array.shape}; the model wants N x {height} x {width} x {channels} (or N x {height * width * channels})")
+    if not np.issubdtype(array.dtype, np.number):
+        raise DataError(f"{path} holds {array.dtype} data; images must be numeric")
+    array = array.astype("float32")
+    if array.max(initial=0) > 1.0:  # uint8-style 0..255
+        array = array / 255.0
+    return np.clip(array, 0.0, 1.0)
+
+
+def _load_picture(path: Path, image_shape, bright_digits_on_dark: bool) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    height, width, channels = image_shape
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            picture = picture.convert("L" if channels == 1 else "RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise DataError(f"{path} is not an image genlab can read (PNG, JPEG, BMP, GIF); convert it or pass an .npy batch") from error
+    # Centre-crop to a square so digits keep their aspect, then resize with a good filter.
+    side = min(picture.size)
+    left, top = (picture.width - side) // 2, (picture.height - side) // 2
+    picture = picture.crop((left, top, left + side, top + side)).resize((width, height), Image.LANCZOS)
+    array = np.asarray(picture, dtype="float32") / 255.0
+    if channels == 1:
+        array = array[..., None]
+        # MNIST digits are bright on a dark background; a photo of ink on paper is the reverse.
+        border = np.concatenate([array[0].ravel(), array[-1].ravel(), array[:, 0].ravel(), array[:, -1].ravel()])
+        if bright_digits_on_dark and border.mean() > 0.5:
+            array = 1.0 - array
+    return array

@@ -1,0 +1,54 @@
+"""Loading saved models safely.
+
+`.keras` files are loaded with Keras' safe mode on, and before that the archive's config is
+scanned: a `Lambda` layer (or any other object whose loading runs arbitrary Python) is refused
+with a clear message instead of a deep Keras traceback.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from genlab.errors import RunError, UnsafeModelError
+
+# Layers whose config carries Python code (bytecode or a function name to import).
+_CODE_CARRYING = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def check_safe(path: str | Path) -> None:
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"model file {path} does not exist; check the path (a run folder holds model.keras)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+        raise RunError(f"{path} is not a valid .keras model file ({error}); re-save it with model.save('x.keras')") from error
+    for node in _walk(config):
+        if node.get("class_name") in _CODE_CARRYING:
+            raise UnsafeModelError(f"{path} contains a {node['class_name']} layer, whose loading would run arbitrary code; genlab refuses it (rebuild the model without Lambda layers)")
+        if node.get("class_name") == "__lambda__" or "function_type" in node and node.get("function_type") == "lambda":
+            raise UnsafeModelError(f"{path} contains serialised Python code; genlab refuses it")
+
+
+def load_model(path: str | Path, compile: bool = False):
+    """Load a `.keras` file with safe mode on, after refusing code-carrying layers."""
+    import keras
+
+    check_safe(path)
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except ValueError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UnsafeModelError(f"Keras refused to load {path} in safe mode: {first_line}") from error

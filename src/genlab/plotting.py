@@ -1,0 +1,185 @@
+"""Figures, kept apart from training. Every function takes arrays and a path, writes a PNG
+atomically and returns the path. Layouts follow the chapter: a row of originals over a row
+of reconstructions (figsize 20 x 6 for two rows), gray colormap, no axes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and in CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from genlab import io  # noqa: E402
+
+
+def _save(figure, path: str | Path) -> Path:
+    path = Path(path)
+    with io.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=figure.dpi, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _as_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """H x W x 1 or H x W -> H x W with gray colormap; H x W x 3 -> RGB."""
+    image = np.asarray(image)
+    if image.ndim == 1:
+        side = int(round(np.sqrt(image.size)))
+        image = image.reshape(side, side)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.dtype == np.uint8:
+        image = image.astype("float32") / 255.0
+    return np.clip(image, 0.0, 1.0), ("gray" if image.ndim == 2 else None)
+
+
+def image_rows(rows: Sequence[tuple[str, np.ndarray]], path: str | Path, cell: float = 2.0) -> Path:
+    """The chapter's layout: one labelled row per entry, images side by side.
+
+    rows: [(label, images N x H x W x C or N x 784)], all with the same N.
+    """
+    columns = max(len(images) for _, images in rows)
+    figure, axes = plt.subplots(len(rows), columns, figsize=(cell * columns, 3.0 * len(rows)), squeeze=False)
+    for row_index, (label, images) in enumerate(rows):
+        for column in range(columns):
+            axis = axes[row_index][column]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            for spine in axis.spines.values():
+                spine.set_visible(False)
+            if column < len(images):
+                picture, cmap = _as_display(images[column])
+                axis.imshow(picture, cmap=cmap, vmin=0, vmax=1)
+        axes[row_index][0].set_ylabel(label, fontsize=14)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def grid(images: np.ndarray, path: str | Path, columns: int | None = None, title: str | None = None,
+         row_labels: Sequence[str] | None = None, cell: float = 0.9, titles: Sequence[str] | None = None) -> Path:
+    """A compact grid of images (sample grids, interpolation strips)."""
+    images = np.asarray(images)
+    count = len(images)
+    columns = columns or int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(cell * columns, cell * rows + (0.4 if title else 0)), squeeze=False)
+    for index in range(rows * columns):
+        axis = axes[index // columns][index % columns]
+        axis.axis("off")
+        if index < count:
+            picture, cmap = _as_display(images[index])
+            axis.imshow(picture, cmap=cmap, vmin=0, vmax=1)
+            if titles is not None:
+                axis.set_title(titles[index], fontsize=8)
+    if row_labels is not None:
+        for row, label in enumerate(row_labels[:rows]):
+            axes[row][0].axis("on")
+            axes[row][0].set_xticks([])
+            axes[row][0].set_yticks([])
+            axes[row][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.subplots_adjust(wspace=0.05, hspace=0.35 if titles is not None else 0.05)
+    return _save(figure, path)
+
+
+def grid_array(images: np.ndarray, columns: int, pad: int = 2) -> np.ndarray:
+    """Tile images into one uint8 picture (for GIF frames and side-by-side PNGs)."""
+    images = np.asarray(images, dtype="float32")
+    if images.ndim == 3:
+        images = images[..., None]
+    count, height, width, channels = images.shape
+    rows = int(np.ceil(count / columns))
+    canvas = np.ones((rows * (height + pad) + pad, columns * (width + pad) + pad, channels), dtype="float32")
+    for index in range(count):
+        top = pad + (index // columns) * (height + pad)
+        left = pad + (index % columns) * (width + pad)
+        canvas[top:top + height, left:left + width] = images[index]
+    canvas = (np.clip(canvas, 0, 1) * 255).round().astype("uint8")
+    return canvas[..., 0] if channels == 1 else canvas
+
+
+def save_png(array_uint8: np.ndarray, path: str | Path, scale: int = 1) -> Path:
+    from PIL import Image
+
+    image = Image.fromarray(array_uint8)
+    if scale != 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    path = Path(path)
+    with io.atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+    return path
+
+
+def gif(frames: Sequence[np.ndarray], path: str | Path, milliseconds: int = 200, scale: int = 3) -> Path:
+    """An animated GIF (e.g. the GAN's fixed-noise grid over training)."""
+    from PIL import Image
+
+    pictures = [Image.fromarray(frame).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST) for frame in frames]
+    path = Path(path)
+    with io.atomic_path(path) as tmp:
+        pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=milliseconds, loop=0)
+    return path
+
+
+def curves(history: Sequence[dict], series: Sequence[tuple[str, str]], path: str | Path,
+           x_key: str = "epoch", title: str | None = None, ylabel: str = "loss",
+           secondary: Sequence[tuple[str, str]] = ()) -> Path:
+    """Training curves from history rows; `series` is [(column, label)]; `secondary` goes on a right axis."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    xs = [row[x_key] for row in history]
+    for key, label in series:
+        if history and key in history[0]:
+            axis.plot(xs, [row[key] for row in history], label=label)
+    axis.set_xlabel(x_key)
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    handles, labels = axis.get_legend_handles_labels()
+    if secondary:
+        right = axis.twinx()
+        for key, label in secondary:
+            if history and key in history[0]:
+                right.plot(xs, [row[key] for row in history], linestyle="--", label=label)
+        right.set_ylim(-0.02, 1.02)
+        right.set_ylabel("accuracy")
+        more_handles, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axis.legend(handles, labels, loc="best", fontsize=8)
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str | Path, title: str = "confusion matrix") -> Path:
+    figure, axis = plt.subplots(figsize=(6.5, 5.5))
+    shown = axis.imshow(matrix, cmap="Blues")
+    axis.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    axis.set_yticks(range(len(class_names)), class_names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for row in range(matrix.shape[0]):
+        for column in range(matrix.shape[1]):
+            axis.text(column, row, str(int(matrix[row, column])), ha="center", va="center", fontsize=7,
+                      color="white" if matrix[row, column] > threshold else "black")
+    figure.colorbar(shown, ax=axis)
+    axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def scatter_codes(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], path: str | Path, title: str) -> Path:
+    figure, axis = plt.subplots(figsize=(7, 6))
+    shown = axis.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=4, alpha=0.7)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=shown.cmap(shown.norm(k)), label=name) for k, name in enumerate(class_names)]
+    axis.legend(handles=handles, fontsize=7, loc="best", markerscale=1.5)
+    axis.set_title(title)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    figure.tight_layout()
+    return _save(figure, path)

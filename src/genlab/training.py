@@ -1,0 +1,116 @@
+"""Pieces shared by the families trained with `model.fit`: callbacks and the fit wrapper."""
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+
+import keras
+import numpy as np
+
+from genlab.errors import DivergenceError
+
+
+class RunHistory(keras.callbacks.Callback):
+    """Writes one history.csv row per epoch: epoch, every logged metric, seconds."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+        self.epoch_seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        self.epoch_seconds.append(seconds)
+        row = {"epoch": epoch + 1}
+        row.update({key: float(value) for key, value in (logs or {}).items()})
+        row["seconds"] = seconds
+        self.run.log(row)
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN/Inf loss; `fit` then raises a clear DivergenceError."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad_at: tuple[int, int] | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad_at = (self._epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+def tensorboard_callbacks(run) -> list:
+    """TensorBoard event files in RUN/logs when the tensorboard package is installed (the cpu extra)."""
+    if keras.backend.backend() == "tensorflow" and importlib.util.find_spec("tensorboard"):
+        return [keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False)]
+    return []
+
+
+def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
+        validation_split: float = 0.0, shuffle: bool = True, verbose: int = 1,
+        callbacks: list | None = None) -> dict:
+    """model.fit with genlab's callbacks; returns timing figures for metrics.json."""
+    history = RunHistory(run)
+    guard = NanGuard()
+    all_callbacks = [history, guard] + list(callbacks or []) + tensorboard_callbacks(run)
+    start = time.perf_counter()
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+              validation_split=validation_split, shuffle=shuffle, verbose=verbose,
+              callbacks=all_callbacks)
+    wall = time.perf_counter() - start
+    _raise_if_diverged(run, guard)
+    seconds = history.epoch_seconds
+    # The first epoch includes graph tracing; leave it out of the per-epoch figure when we can.
+    steady = seconds[1:] if len(seconds) > 1 else seconds
+    return {"train_wall_s": wall, "seconds_per_epoch": float(np.median(steady)) if steady else 0.0}
+
+
+def flat_images(images_uint8: np.ndarray) -> np.ndarray:
+    """N x H x W x C uint8 -> N x (H*W*C) float32 in [0, 1] (the chapter's dense input)."""
+    return (images_uint8.reshape(len(images_uint8), -1).astype("float32") / 255.0)
+
+
+def float_images(images_uint8: np.ndarray) -> np.ndarray:
+    return images_uint8.astype("float32") / 255.0
+
+
+def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, validation_data=None,
+               verbose: int = 1) -> dict:
+    """Like `fit`, but with new training data every epoch (e.g. fresh noise for a DAE).
+
+    make_epoch_data(epoch) -> (x, y). One `model.fit` call per epoch; Keras keeps the compiled
+    train function between calls, so the extra cost is small.
+    """
+    history = RunHistory(run)
+    guard = NanGuard()
+    callbacks = [history, guard] + tensorboard_callbacks(run)
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        x, y = make_epoch_data(epoch)
+        model.fit(x, y, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size, shuffle=True,
+                  validation_data=validation_data, verbose=verbose, callbacks=callbacks)
+        if guard.bad_at is not None:
+            break
+    wall = time.perf_counter() - start
+    _raise_if_diverged(run, guard)
+    steady = history.epoch_seconds[1:] if len(history.epoch_seconds) > 1 else history.epoch_seconds
+    return {"train_wall_s": wall, "seconds_per_epoch": float(np.median(steady)) if steady else 0.0}
+
+
+def _raise_if_diverged(run, guard: NanGuard) -> None:
+    if guard.bad_at is None:
+        return
+    epoch, batch = guard.bad_at
+    run.update_metrics({"status": "failed", "failure": f"non-finite loss at epoch {epoch}, batch {batch}"})
+    raise DivergenceError(f"training diverged: the loss became NaN/Inf at epoch {epoch}, batch {batch}; "
+                          "lower the learning rate (--set learning_rate=...) or check the data for NaNs")
