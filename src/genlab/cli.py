@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="genlab",
         description="genlab: generative image models from the textbook chapter, trained, measured and explored.",
         epilog="Examples:\n"
+               "  genlab run chapter --quick\n"
                "  genlab train classifier --preset chapter\n"
                "  genlab train gan --preset chapter --set steps=500\n"
                "  genlab sample runs/gan-20261122-101500 -n 64 --out grid.png\n"
@@ -77,11 +78,40 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--out", default=None, help="output PNG (default: <input>-<command>.png)")
         _add_backend(command)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a run on the test set")
-    evaluate.add_argument("run")
+    evaluate = commands.add_parser(
+        "evaluate", help="score a run (or a file of samples) with the shipped evaluator: FID, KID, precision, recall...",
+        description="Evaluate a run on the test set. Generative runs: 10000 new samples scored against the real test "
+                    "set with FID, KID, precision/recall/density/coverage, classifier score, class coverage and the "
+                    "nearest-training-neighbour distance, beside two reference rows.")
+    evaluate.add_argument("run", nargs="?", default=None, help="run folder (or use --samples)")
+    evaluate.add_argument("--samples", default=None, help=".npz with an 'images' array (N x 28 x 28 [x 1], floats in [0, 1])")
+    evaluate.add_argument("--dataset", default="mnist", help="with --samples: the dataset to compare with (default: mnist)")
+    evaluate.add_argument("-n", "--count", type=int, default=10000, help="samples to draw from a run (default: 10000)")
+    evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--noise-sweep", action="store_true", help="autoencoders: metrics over noise factors 0.1..0.8")
+    evaluate.add_argument("--no-reference", action="store_true", help="leave out the two reference rows")
     evaluate.add_argument("--data-dir", default=None)
     _add_backend(evaluate)
+
+    evaluator = commands.add_parser("evaluator", help="(maintainers) train the shipped evaluator network for a dataset")
+    evaluator.add_argument("action", choices=["train", "show"])
+    evaluator.add_argument("--dataset", default="mnist")
+    evaluator.add_argument("--epochs", type=int, default=8)
+    evaluator.add_argument("--data-dir", default=None)
+
+    report = commands.add_parser("report", help="one self-contained HTML page for one or several runs")
+    report.add_argument("runs", nargs="+", help="run folders")
+    report.add_argument("--out", default="report.html")
+    report.add_argument("--title", default="genlab report")
+
+    run_all = commands.add_parser("run", help="run a whole programme: 'chapter' (classifier, ae, dae, gan + report)")
+    run_all.add_argument("what", choices=["chapter"])
+    run_all.add_argument("--quick", action="store_true", help="far fewer epochs/steps: a smoke test in a couple of minutes")
+    run_all.add_argument("--out", default=None, help="folder (default: runs/chapter-<time>)")
+    run_all.add_argument("--dataset", default="mnist")
+    run_all.add_argument("--data-dir", default=None)
+    run_all.add_argument("--samples", type=int, default=None, help="samples per generative run to evaluate")
+    _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
     bench.add_argument("what", choices=["ae", "dae", "gan", "classifier"])
@@ -106,16 +136,42 @@ def _run_command(args) -> int:
         return 0
     if args.command == "datasets":
         from genlab import data
-        from genlab.runs import summary_table
+        from genlab.runs import table
 
-        for entry in data.describe(args.data_dir):
-            print(summary_table([(key, value) for key, value in entry.items() if key != "name"], title=entry["name"]))
+        entries = data.describe(args.data_dir)
+        print(table(["dataset", "where", "train", "test", "checksums"],
+                    [[entry["name"], entry["where"], entry["train"] or "-", entry["test"] or "-", entry["checksums"]] for entry in entries]))
         return 0
     if args.command == "info":
         backend.configure(args.backend)
         from genlab.runs import summary_table
 
         print(summary_table(list(backend.info().items()), title="genlab info"))
+        return 0
+    if args.command == "evaluate":
+        backend.configure(args.backend)
+        from genlab import commands
+
+        commands.evaluate(args)
+        return 0
+    if args.command == "evaluator":
+        backend.configure(None)
+        from genlab import evaluator
+        from genlab.runs import summary_table
+
+        entry = evaluator.train(args.dataset, args.epochs, args.data_dir) if args.action == "train" else evaluator._registry()
+        print(summary_table(sorted((str(key), str(value)) for key, value in entry.items()), title="evaluator"))
+        return 0
+    if args.command == "report":
+        from genlab import report
+
+        print(f"wrote {report.build(args.runs, args.out, args.title)}")
+        return 0
+    if args.command == "run":
+        backend.configure(args.backend)
+        from genlab import chapter
+
+        chapter.run_chapter(args.out, args.quick, args.data_dir, args.dataset, args.samples)
         return 0
     if args.command == "bench":
         backend.configure(args.backend)

@@ -62,6 +62,8 @@ def coerce(value: Any, wanted, key: str):
             if text in ("0", "false", "no", "off"):
                 return False
             raise ValueError
+        if wanted in (int, float) and isinstance(value, bool):
+            raise ValueError  # a TOML `true` is not the number 1
         if wanted is int:
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError

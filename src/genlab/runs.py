@@ -168,6 +168,8 @@ def summary_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> 
     rows = [(str(key), _pretty(value)) for key, value in rows]
     width = max((len(key) for key, _ in rows), default=0)
     value_width = max((len(value) for _, value in rows), default=0)
+    if title:  # a title wider than the rows widens the value column, so every line stays aligned
+        value_width = max(value_width, len(title) - width - 3)
     line = "+" + "-" * (width + 2) + "+" + "-" * (value_width + 2) + "+"
     out = [line]
     if title:
@@ -181,3 +183,19 @@ def _pretty(value) -> str:
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
     return str(value)
+
+
+def table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> str:
+    """A multi-column plain-text table (numbers right-aligned)."""
+    cells = [[_pretty(value) for value in row] for row in rows]
+    widths = [max([len(header)] + [len(row[index]) for row in cells]) for index, header in enumerate(headers)]
+    line = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
+    out = []
+    if title:
+        out += ["+" + "-" * (len(line) - 2) + "+", f"| {title:<{len(line) - 4}} |"]
+    out += [line, "| " + " | ".join(f"{header:<{width}}" for header, width in zip(headers, widths)) + " |", line]
+    for row, raw in zip(cells, rows):
+        out.append("| " + " | ".join(f"{cell:>{width}}" if isinstance(value, (int, float)) else f"{cell:<{width}}"
+                                     for cell, value, width in zip(row, raw, widths)) + " |")
+    out.append(line)
+    return "\n".join(out)

@@ -45,7 +45,9 @@ class AutoencoderConfig:
             raise ConfigError("noise_factor must be >= 0 (and <= 1 for salt-and-pepper and masking)")
 
 
-_CHAPTER = dict(architecture="dense", code_size=32, epochs=50, batch_size=256, learning_rate=1e-3)
+# steps_per_execution changes no update (same batches, same order), only dispatch overhead: measured
+# 0.49 s/epoch at 16 vs 1.37 s at 1 (reference 1.04 s), identical test_mse.
+_CHAPTER = dict(architecture="dense", code_size=32, epochs=50, batch_size=256, learning_rate=1e-3, steps_per_execution=32)
 AE_PRESETS = {
     "chapter": dict(_CHAPTER, noise="none", noise_factor=0.0),
     "default": dict(architecture="conv", epochs=15, batch_size=128, noise="none", noise_factor=0.0, steps_per_execution=8),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,7 +308,9 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
 
     window: dict[str, list[float]] = {}
     started = time.perf_counter()
-    progress = tqdm(total=config.steps, initial=start_step, desc="gan", unit="step", disable=verbose == 0, dynamic_ncols=True)
+    # In a terminal the bar refreshes twice a second; in logs (CI, pipes) one line every 30 s.
+    progress = tqdm(total=config.steps, initial=start_step, desc="gan", unit="step", disable=verbose == 0, dynamic_ncols=True,
+                    mininterval=0.5 if sys.stderr.isatty() else 30.0)
     last_good = start_step
     try:
         for step in range(start_step + 1, config.steps + 1):

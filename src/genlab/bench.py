@@ -1,0 +1,129 @@
+"""`genlab bench`: genlab's chapter recipes against the reference script, same machine, same run.
+
+The reference (`../shared/bench/seed_reference.py`, the textbook loop) runs in a subprocess and
+reports its own timings; genlab's side is timed here. Results are medians over several timed
+windows after a warm-up (the machines are shared and noisy), with the ratio reference/genlab:
+above 1 means genlab is faster.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from genlab.errors import GenlabError
+from genlab.runs import table
+
+
+def find_reference(explicit: str | None) -> Path:
+    candidates = [explicit, os.environ.get("GENLAB_REFERENCE"), "../shared/bench/seed_reference.py",
+                  str(Path(__file__).resolve().parents[3] / ".." / "shared" / "bench" / "seed_reference.py")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).resolve()
+    raise GenlabError("reference script seed_reference.py not found; pass --reference PATH or set GENLAB_REFERENCE")
+
+
+def mnist_folder(data_dir) -> Path:
+    from genlab import data
+
+    for label, folder, exists in data.locate("mnist", data_dir):
+        if exists and folder.is_dir() and (folder / "train-images-idx3-ubyte.gz").is_file():
+            return folder
+    raise GenlabError("the benchmark needs real MNIST as IDX .gz files; set GENLAB_DATA_DIR or pass --data-dir")
+
+
+def run_reference(reference: Path, recipe: str, data_folder: Path, extra: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "reference.json"
+        command = [sys.executable, str(reference), recipe, "--data-dir", str(data_folder), "--json", str(out), *extra]
+        env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+        print(f"reference: {' '.join(command[1:])}", flush=True)
+        completed = subprocess.run(command, capture_output=True, text=True, env=env)
+        if completed.returncode != 0 or not out.is_file():
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise GenlabError(f"the reference script failed: {tail[0]}")
+        return json.loads(out.read_text())
+
+
+def bench_gan(args) -> dict:
+    from genlab import data, training
+    from genlab.families.gan import PRESETS, GANConfig, GANTrainer, step_flops
+
+    steps = args.steps or 60
+    folder = mnist_folder(args.data_dir)
+    reference = run_reference(find_reference(args.reference), "gan", folder, ["--steps", str(steps + 3)])
+    dataset = data.load("mnist", folder)
+    images = training.float_images(dataset.x_train)
+    flops = step_flops(32, 128)
+    rows, results = [], {"reference_seconds_per_step": reference["seconds_per_step"]}
+    rows.append(["reference (textbook loop)", reference["seconds_per_step"], flops / reference["seconds_per_step"] / 1e9, 1.0])
+    for label, precision in (("genlab chapter (float32)", "float32"), ("genlab chapter (mixed_bfloat16)", "mixed_bfloat16")):
+        config = GANConfig(**{**PRESETS["chapter"], "precision": precision})
+        trainer = GANTrainer(config, dataset.image_shape)
+        seconds = _time_steps(trainer, images, steps)
+        key = "float32" if precision == "float32" else "bf16"
+        results[f"genlab_{key}_seconds_per_step"] = seconds
+        results[f"genlab_{key}_gflops_per_s"] = flops / seconds / 1e9
+        results[f"speedup_{key}"] = reference["seconds_per_step"] / seconds
+        rows.append([label, seconds, flops / seconds / 1e9, reference["seconds_per_step"] / seconds])
+    print(table(["gan step (batch 128)", "s/step", "GFLOP/s", "speed-up"], rows,
+                title=f"genlab bench gan: {steps} timed steps each, {flops / 1e9:.1f} GFLOP per step"))
+    return results
+
+
+def _time_steps(trainer, images: np.ndarray, steps: int, windows: int = 5) -> float:
+    """Median seconds per step over `windows` timed windows, after a 5-step warm-up."""
+    rng = np.random.default_rng(0)
+
+    def one_step():
+        return trainer.step(images[np.sort(rng.choice(len(images), 128, replace=False))])
+
+    for _ in range(5):
+        float(one_step()["d_loss"])
+    per_window = max(steps // windows, 1)
+    timings = []
+    for _ in range(windows):
+        start = time.perf_counter()
+        for _ in range(per_window):
+            result = one_step()
+        float(result["d_loss"])  # wait for the last step to finish
+        timings.append((time.perf_counter() - start) / per_window)
+    return float(np.median(timings))
+
+
+def bench_fit(args, family_name: str) -> dict:
+    """ae / dae / classifier: seconds per epoch of genlab's chapter preset vs the reference."""
+    from genlab import api
+
+    epochs = args.epochs or 6
+    folder = mnist_folder(args.data_dir)
+    reference = run_reference(find_reference(args.reference), family_name, folder, ["--epochs", str(epochs)])
+    with tempfile.TemporaryDirectory() as out:
+        run = api.train(family_name, preset="chapter", overrides={"epochs": epochs}, out=Path(out) / "run",
+                        data_dir=folder, verbose=0, print_summary=False)
+        metrics = run.read_metrics()
+    ratio = reference["seconds_per_epoch"] / metrics["seconds_per_epoch"]
+    rows = [["reference (textbook fit)", reference["seconds_per_epoch"], 1.0],
+            ["genlab chapter preset", metrics["seconds_per_epoch"], ratio]]
+    print(table([f"{family_name}: epoch", "s/epoch", "speed-up"], rows,
+                title=f"genlab bench {family_name}: {epochs} epochs each (median, first epoch left out)"))
+    print(f"genlab/reference time per epoch: {metrics['seconds_per_epoch'] / reference['seconds_per_epoch']:.2f}x")
+    return {"reference_seconds_per_epoch": reference["seconds_per_epoch"], "genlab_seconds_per_epoch": metrics["seconds_per_epoch"],
+            "speedup": ratio, "epochs": epochs}
+
+
+def main(args) -> dict:
+    results = bench_gan(args) if args.what == "gan" else bench_fit(args, args.what)
+    results = {"what": args.what, "machine_cores": os.cpu_count(), **results}
+    if args.json:
+        from genlab import io
+
+        io.write_json(args.json, results)
+    return results
