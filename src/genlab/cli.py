@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=None, help="random seed (makes runs repeatable)")
     train.add_argument("--resume", default=None, metavar="RUN", help="continue RUN from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--on-nan", choices=["stop", "rollback"], default=None,
+                       help="GANs: on a NaN/Inf loss stop (default) or roll back to the last checkpoint with half the learning rate")
     _add_backend(train)
 
     datasets = commands.add_parser("datasets", help="list datasets, where they were found, sizes and checksums")
@@ -114,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
-    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier"])
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate"])
+    bench.add_argument("--repeats", type=int, default=None, help="evaluate: timed repetitions (default 3)")
     bench.add_argument("--steps", type=int, default=None, help="gan: timed steps per side")
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
     bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
@@ -130,7 +133,10 @@ def _run_command(args) -> int:
     if args.command == "train":
         from genlab import api, config
 
-        api.train(args.family, preset=args.preset, config_file=args.config_file, overrides=config.parse_sets(args.sets),
+        sets = config.parse_sets(args.sets)
+        if args.on_nan is not None:
+            sets["on_nan"] = args.on_nan
+        api.train(args.family, preset=args.preset, config_file=args.config_file, overrides=sets,
                   out=args.out, runs_root=args.runs_dir, data_dir=args.data_dir, seed=args.seed, backend=args.backend,
                   verbose=0 if args.quiet else _verbosity(), resume=args.resume)
         return 0

@@ -27,7 +27,11 @@ def check_custom_loop_supported(what: str) -> None:
 
 
 def minimize(loss_fn: Callable[[], tuple], variables: Sequence, optimizer):
-    """Run loss_fn() -> (loss, extras), apply the loss' gradients to `variables`; return (loss, extras)."""
+    """Run loss_fn() -> (loss, extras), apply the loss' gradients to `variables`.
+
+    Returns (loss, extras, gradient_norm): the global L2 norm of the gradients, so a caller can
+    spot divergence at the very step it happens (a NaN batch can leave a clipped loss finite).
+    """
     name = backend()
     if name == "tensorflow":
         import tensorflow as tf
@@ -38,7 +42,7 @@ def minimize(loss_fn: Callable[[], tuple], variables: Sequence, optimizer):
             scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
         gradients = tape.gradient(scaled, variables)
         optimizer.apply(gradients, variables)
-        return loss, extras
+        return loss, extras, global_norm(gradients)
     if name == "torch":
         import torch
 
@@ -50,9 +54,15 @@ def minimize(loss_fn: Callable[[], tuple], variables: Sequence, optimizer):
         gradients = [variable.value.grad for variable in variables]
         with torch.no_grad():
             optimizer.apply(gradients, variables)
-        return loss, extras
+        return loss, extras, global_norm(gradients)
     check_custom_loop_supported("this")
     raise GenlabError(f"backend '{name}' is not supported for custom training loops")
+
+
+def global_norm(gradients) -> "keras.KerasTensor":
+    from keras import ops
+
+    return ops.sqrt(sum(ops.sum(ops.square(ops.cast(gradient, "float32"))) for gradient in gradients if gradient is not None))
 
 
 def compile_step(step: Callable) -> Callable:

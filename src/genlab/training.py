@@ -114,3 +114,24 @@ def _raise_if_diverged(run, guard: NanGuard) -> None:
     run.update_metrics({"status": "failed", "failure": f"non-finite loss at epoch {epoch}, batch {batch}"})
     raise DivergenceError(f"training diverged: the loss became NaN/Inf at epoch {epoch}, batch {batch}; "
                           "lower the learning rate (--set learning_rate=...) or check the data for NaNs")
+
+
+class ScalarLog:
+    """TensorBoard scalars for custom loops (the GAN): RUN/logs/train, when tensorboard is installed."""
+
+    def __init__(self, run):
+        self.writer = None
+        if keras.backend.backend() == "tensorflow" and importlib.util.find_spec("tensorboard"):
+            import tensorflow as tf
+
+            self.writer = tf.summary.create_file_writer(str(run.logs / "train"))
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        if self.writer is None:
+            return
+        import tensorflow as tf
+
+        with self.writer.as_default(step=step):
+            for key, value in values.items():
+                tf.summary.scalar(key, value)
+        self.writer.flush()

@@ -40,11 +40,15 @@ class GANConfig:
     log_every: int = 10             # history.csv rows (means over the window)
     checkpoint_every: int = 500
     sample_grid: int = 64           # images in the fixed-noise grid
+    on_nan: str = "stop"            # NaN/Inf loss or exploding weights: "stop" (keep the last checkpoint) or
+                                    # "rollback" (restore it with half the learning rate, up to 3 times)
     seed: int = 0
 
     def validate(self):
         if self.output not in ("sigmoid", "logits"):
             raise ConfigError(f"output '{self.output}' is unknown; choose sigmoid or logits")
+        if self.on_nan not in ("stop", "rollback"):
+            raise ConfigError(f"on_nan '{self.on_nan}' is unknown; choose stop or rollback")
         if self.precision not in ("float32", "mixed_bfloat16"):
             raise ConfigError(f"precision '{self.precision}' is unknown; choose float32 or mixed_bfloat16")
         for key in ("steps", "batch_size", "latent_dim", "sample_every", "log_every", "checkpoint_every", "sample_grid"):
@@ -175,7 +179,7 @@ class GANTrainer:
             scores = self.discriminator(images, training=True)
             return self.loss(labels, scores), scores
 
-        d_loss, scores = minimize(discriminator_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        d_loss, scores, d_grad_norm = minimize(discriminator_loss, self.discriminator.trainable_variables, self.d_optimizer)
         threshold = 0.0 if config.output == "logits" else 0.5
         d_acc_real = ops.mean(ops.cast(scores[:batch] > threshold, "float32"))
         d_acc_fake = ops.mean(ops.cast(scores[batch:] <= threshold, "float32"))
@@ -186,12 +190,13 @@ class GANTrainer:
             scores = self.discriminator(self.generator(fresh, training=True), training=True)
             return self.loss(ops.ones((batch, 1)), scores), scores
 
-        g_loss, _ = minimize(generator_loss, self.generator.trainable_variables, self.g_optimizer)
+        g_loss, _, g_grad_norm = minimize(generator_loss, self.generator.trainable_variables, self.g_optimizer)
         if self.ema_generator is not None:
             decay = config.ema
             for average, current in zip(self.ema_generator.weights, self.generator.weights):
                 average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
-        return {"d_loss": d_loss, "g_loss": g_loss, "d_acc_real": d_acc_real, "d_acc_fake": d_acc_fake}
+        return {"d_loss": d_loss, "g_loss": g_loss, "d_acc_real": d_acc_real, "d_acc_fake": d_acc_fake,
+                "d_grad_norm": d_grad_norm, "g_grad_norm": g_grad_norm}
 
     def _noise(self, batch):
         import keras
@@ -208,23 +213,23 @@ class GANTrainer:
         from genlab.steps import to_numpy
 
         arrays = {}
-        groups = {"generator": self.generator.weights, "discriminator": self.discriminator.weights,
-                  "g_optimizer": self.g_optimizer.variables, "d_optimizer": self.d_optimizer.variables,
-                  "seed_generator": [self.seed_generator.state]}
-        if self.ema_generator is not None:
-            groups["ema_generator"] = self.ema_generator.weights
-        for group, variables in groups.items():
+        for group, variables in self._variable_groups().items():
             for index, variable in enumerate(variables):
                 arrays[f"{group}/{index:04d}"] = np.asarray(to_numpy(variable))
         return arrays
 
-    def load_state(self, arrays) -> None:
-        groups = {"generator": self.generator.weights, "discriminator": self.discriminator.weights,
+    def _variable_groups(self) -> dict[str, list]:
+        # `variables`, not `weights`: only the former holds the Dropout layers' seed-generator
+        # states, without which a resumed run would draw different dropout masks.
+        groups = {"generator": self.generator.variables, "discriminator": self.discriminator.variables,
                   "g_optimizer": self.g_optimizer.variables, "d_optimizer": self.d_optimizer.variables,
                   "seed_generator": [self.seed_generator.state]}
         if self.ema_generator is not None:
             groups["ema_generator"] = self.ema_generator.weights
-        for group, variables in groups.items():
+        return groups
+
+    def load_state(self, arrays) -> None:
+        for group, variables in self._variable_groups().items():
             for index, variable in enumerate(variables):
                 key = f"{group}/{index:04d}"
                 if key not in arrays:
@@ -284,6 +289,41 @@ class DataOrder:
         return np.sort(indices)  # sorted gathers are cache-friendlier; the batch is the same set
 
 
+# ---------------------------------------------------------------------------- divergence guard
+MAX_ROLLBACKS = 3
+WEIGHT_LIMIT = 1e4   # any |weight| above this means the networks are exploding
+
+
+def _divergence(values: dict[str, float], trainer: GANTrainer, step: int, config: GANConfig) -> str | None:
+    """A description of what went wrong at this step, or None if all is well."""
+    bad = [f"{key}={value}" for key, value in values.items() if not math.isfinite(value)]
+    if bad:
+        return "non-finite " + ", ".join(bad)
+    if step % config.log_every == 0:
+        from genlab.steps import to_numpy
+
+        largest = max(float(np.max(np.abs(to_numpy(variable)))) for model in (trainer.generator, trainer.discriminator)
+                      for variable in model.trainable_variables)
+        if not math.isfinite(largest) or largest > WEIGHT_LIMIT:
+            return f"exploding weights (largest |w| = {largest:.3g})"
+    return None
+
+
+def rollback(run, trainer: GANTrainer, order: "DataOrder", problem: str, count: int) -> int:
+    """--on-nan=rollback: restore the last checkpoint and halve both learning rates."""
+    from genlab.steps import to_numpy
+
+    meta = load_checkpoint(run, trainer, order)
+    for optimizer in (trainer.d_optimizer, trainer.g_optimizer):
+        optimizer.learning_rate.assign(float(to_numpy(optimizer.learning_rate)) * 0.5)
+    run.truncate_history(lambda row: row["step"] <= meta["step"])
+    rate = float(to_numpy(trainer.g_optimizer.learning_rate))
+    print(f"genlab: {problem}; rolled back to step {meta['step']} with learning rate {rate:.3g} (rollback {count}/{MAX_ROLLBACKS})",
+          file=sys.stderr)
+    run.update_metrics({"rollbacks": count})
+    return meta["step"]
+
+
 # ---------------------------------------------------------------------------- training loop
 def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     from tqdm import tqdm
@@ -307,18 +347,30 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
         save_fixed_grid(run, trainer, fixed_noise, 0)
 
     window: dict[str, list[float]] = {}
+    scalars = training.ScalarLog(run)
     started = time.perf_counter()
     # In a terminal the bar refreshes twice a second; in logs (CI, pipes) one line every 30 s.
     progress = tqdm(total=config.steps, initial=start_step, desc="gan", unit="step", disable=verbose == 0, dynamic_ncols=True,
                     mininterval=0.5 if sys.stderr.isatty() else 30.0)
-    last_good = start_step
+    last_good, rollbacks = start_step, 0
+    if config.on_nan == "rollback" and not (run.checkpoints / "latest.json").is_file():
+        save_checkpoint(run, trainer, start_step, order, elapsed_before)   # something to roll back to
+    step = start_step
     try:
-        for step in range(start_step + 1, config.steps + 1):
+        while step < config.steps:
+            step += 1
             real = images[order.next_indices()]
             values = {key: float(value) for key, value in trainer.step(real).items()}
-            if not (math.isfinite(values["d_loss"]) and math.isfinite(values["g_loss"])):
-                raise DivergenceError(f"GAN diverged at step {step}: d_loss={values['d_loss']}, g_loss={values['g_loss']}; "
-                                      f"the last good checkpoint (step {last_good}) is kept; lower learning_rate and --resume")
+            problem = _divergence(values, trainer, step, config)
+            if problem is not None:
+                if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:
+                    raise DivergenceError(f"GAN diverged at step {step}: {problem}; the last good checkpoint (step {last_good}) "
+                                          f"is kept; lower learning_rate and --resume, or use --set on_nan=rollback")
+                rollbacks += 1
+                step = rollback(run, trainer, order, problem, rollbacks)
+                progress.n = step
+                window = {}
+                continue
             for key, value in values.items():
                 window.setdefault(key, []).append(value)
             progress.update(1)
@@ -326,6 +378,7 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
                 row = {"step": step, **{key: float(np.mean(vals)) for key, vals in window.items()},
                        "seconds": elapsed_before + time.perf_counter() - started}
                 run.log(row)
+                scalars.write(step, {key: value for key, value in row.items() if key != "step"})
                 progress.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}", acc_fake=f"{row['d_acc_fake']:.2f}")
                 window = {}
             if step % config.sample_every == 0 or step == config.steps:

@@ -1,0 +1,59 @@
+"""The divergence guard: a NaN stops a GAN run with its last good checkpoint kept, or (with
+on_nan=rollback) rewinds to it with half the learning rate and finishes."""
+import json
+
+import numpy as np
+import pytest
+
+from genlab import api
+from genlab.errors import DivergenceError
+from genlab.families import gan
+
+TINY = {"dataset": "mnist-5k", "steps": 8, "batch_size": 16, "checkpoint_every": 2, "log_every": 2,
+        "sample_every": 4, "sample_grid": 4}
+
+
+def _nan_once_at(monkeypatch, bad_step: int):
+    """Make the trainer report a NaN loss at one step (as a NaN batch would), once."""
+    calls = {"count": 0}
+    original_init = gan.GANTrainer.__init__
+
+    def patched_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        real_step = self.step
+
+        def step(real):
+            calls["count"] += 1
+            if calls["count"] == bad_step:
+                real = np.full_like(real, np.nan)
+            return real_step(real)
+
+        self.step = step
+
+    monkeypatch.setattr(gan.GANTrainer, "__init__", patched_init)
+    return calls
+
+
+def test_a_nan_batch_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    _nan_once_at(monkeypatch, bad_step=5)
+    out = tmp_path / "run"
+    with pytest.raises(DivergenceError, match="diverged at step 5") as caught:
+        api.train("gan", preset="chapter", overrides=TINY, out=out, verbose=0, print_summary=False)
+    assert "\n" not in str(caught.value)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and metrics["last_good_checkpoint"] == 4
+    latest = json.loads((out / "checkpoints" / "latest.json").read_text())
+    assert latest["step"] == 4
+    with np.load(out / "checkpoints" / latest["file"], allow_pickle=False) as arrays:
+        assert all(np.isfinite(arrays[key]).all() for key in arrays.files if arrays[key].dtype.kind == "f")
+
+
+def test_rollback_restores_the_checkpoint_with_half_the_learning_rate_and_finishes(tmp_path, monkeypatch):
+    _nan_once_at(monkeypatch, bad_step=5)
+    out = tmp_path / "run"
+    run = api.train("gan", preset="chapter", overrides={**TINY, "on_nan": "rollback"}, out=out, verbose=0, print_summary=False)
+    metrics = run.read_metrics()
+    assert metrics["status"] == "complete" and metrics["rollbacks"] == 1
+    steps = [row["step"] for row in run.read_history()]
+    assert steps == [2, 4, 6, 8]   # the bad window was dropped and redone, no duplicates
+    assert np.isfinite([row["d_loss"] for row in run.read_history()]).all()
