@@ -123,7 +123,7 @@ def bench_evaluate(args) -> dict:
     """Seconds to score 10000 samples (the real reference features are computed once, outside)."""
     from genlab import evaluation
 
-    reference = evaluation.RealReference("mnist", args.data_dir)
+    reference = evaluation.real_reference("mnist", args.data_dir)
     rng = np.random.default_rng(0)
     # Stand-in samples: training digits with pixel noise (realistic features, not the test set itself).
     images = np.clip(reference.train_images + rng.normal(0, 0.1, reference.train_images.shape).astype("float32"), 0, 1)

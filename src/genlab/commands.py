@@ -29,7 +29,7 @@ def evaluate(args) -> dict:
 
     if args.samples:
         images = load_samples_file(args.samples)
-        reference = evaluation.RealReference(args.dataset, args.data_dir)
+        reference = evaluation.real_reference(args.dataset, args.data_dir)
         images = evaluation.check_images(images, reference.dataset.image_shape, args.samples)
         rows = {Path(args.samples).name: evaluation.score(images, reference, seed=args.seed)}
         if not args.no_reference:
@@ -46,7 +46,7 @@ def evaluate(args) -> dict:
     if family.generate is None or getattr(args, "noise_sweep", False):
         return results
     dataset_name = getattr(config, "dataset", "mnist")
-    reference = evaluation.RealReference(dataset_name, args.data_dir)
+    reference = evaluation.real_reference(dataset_name, args.data_dir)
     images = evaluation.check_images(family.generate(run, args.count, args.seed), reference.dataset.image_shape, str(run.path))
     values = evaluation.score(images, reference, seed=args.seed)
     run.update_metrics({f"sample_{key}": value for key, value in values.items()} | {"evaluator_sha256": reference.evaluator.sha256})

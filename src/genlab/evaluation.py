@@ -39,6 +39,17 @@ class RealReference:
         self.test_statistics = gm.statistics(self.test_features)
 
 
+_REFERENCES: dict[tuple[str, str], RealReference] = {}
+
+
+def real_reference(dataset_name: str, data_dir=None) -> RealReference:
+    """RealReference, computed once per process and dataset (`run chapter` evaluates three runs)."""
+    key = (dataset_name, str(data_dir))
+    if key not in _REFERENCES:
+        _REFERENCES[key] = RealReference(dataset_name, data_dir)
+    return _REFERENCES[key]
+
+
 def check_images(images: np.ndarray, shape: tuple[int, int, int], where: str) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim == 3:

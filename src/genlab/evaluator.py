@@ -104,7 +104,7 @@ def load(dataset: str) -> Evaluator:
         raise GenlabError(f"evaluator {path.name} has SHA-256 {digest[:12]}…, expected {entry['sha256'][:12]}…; "
                           "it was changed, so its numbers would not be comparable: reinstall genlab")
     model = load_model(path)
-    embedder = keras.Model(model.inputs, [model.get_layer(FEATURE_LAYER).output, model.output])
+    embedder = keras.Model(model.input, [model.get_layer(FEATURE_LAYER).output, model.output])
     evaluator = Evaluator(dataset, digest, model, embedder, entry.get("test_accuracy"))
     _CACHE[dataset] = evaluator
     return evaluator
@@ -132,8 +132,7 @@ def train(dataset_name: str, epochs: int = 8, data_dir=None, seed: int = 0, verb
                   epochs=epoch + 1, shuffle=True, verbose=verbose)
     _, accuracy = model.evaluate(x_test, dataset.y_test, batch_size=1000, verbose=0)
     file_name = f"evaluator-{dataset.name}.keras"
-    with io.atomic_path(ASSETS / file_name) as tmp:
-        model.save(tmp)
+    save_weights_only_model(model, ASSETS / file_name)
     entry = {"file": file_name, "sha256": sha256(ASSETS / file_name), "test_accuracy": round(float(accuracy), 4),
              "epochs": epochs, "feature_layer": FEATURE_LAYER, "feature_dim": 128}
     registry = _registry()
@@ -141,6 +140,16 @@ def train(dataset_name: str, epochs: int = 8, data_dir=None, seed: int = 0, verb
     io.write_json(REGISTRY, registry)
     _CACHE.pop(dataset.name, None)
     return entry
+
+
+def save_weights_only_model(model, path: Path) -> None:
+    """Save an uncompiled copy: no optimizer state (a third of the size), same architecture and weights."""
+    from genlab import io
+
+    bare = build(tuple(model.input_shape[1:]), int(model.output_shape[-1]))
+    bare.set_weights(model.get_weights())
+    with io.atomic_path(path) as tmp:
+        bare.save(tmp)
 
 
 def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:

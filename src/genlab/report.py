@@ -32,6 +32,12 @@ details summary{cursor:pointer;color:#45556a;font-size:13px}
 """
 
 
+# Records how many embedded images the browser actually decoded (used by the tests, harmless otherwise).
+IMAGE_CHECK = ("window.addEventListener('load',function(){var i=document.images,n=0;"
+               "for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0)n++;}"
+               "document.body.setAttribute('data-images-total',i.length);document.body.setAttribute('data-images-shown',n);});")
+
+
 def _data_uri(path: Path) -> str:
     kind = "image/gif" if path.suffix == ".gif" else "image/png"
     return f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
@@ -97,7 +103,8 @@ def build(run_paths: list[str | Path], out: str | Path, title: str = "genlab rep
     body = (_comparison(runs) if len(runs) > 1 else "") + "".join(_run_section(run, index) for index, run in enumerate(runs))
     page = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head><body>"
-            f"<header><h1>{html.escape(title)}</h1><p>genlab {__version__} · {len(runs)} run(s)</p></header><main>{body}</main></body></html>")
+            f"<header><h1>{html.escape(title)}</h1><p>genlab {__version__} · {len(runs)} run(s)</p></header><main>{body}</main>"
+            f"<script>{IMAGE_CHECK}</script></body></html>")
     out = Path(out)
     io.write_text(out, page)
     return out

@@ -64,7 +64,7 @@ PRESETS = {
     "chapter": dict(steps=2000, batch_size=128, latent_dim=32, learning_rate=4e-4, beta_1=0.9, output="sigmoid",
                     label_smoothing=0.0, ema=0.0, precision="float32", sample_every=100),
     "default": dict(steps=2000, batch_size=128, latent_dim=32, learning_rate=4e-4, beta_1=0.5, output="logits",
-                    label_smoothing=0.1, ema=0.999, precision="float32", sample_every=100),
+                    label_smoothing=0.1, ema=0.995, precision="float32", sample_every=100),
 }
 
 

@@ -6,6 +6,8 @@ classifier score and class coverage) and return plain floats.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -28,10 +30,15 @@ def frechet_distance(mean_a, covariance_a, mean_b, covariance_b, eps: float = 1e
     mean_a, mean_b = np.atleast_1d(mean_a), np.atleast_1d(mean_b)
     covariance_a, covariance_b = np.atleast_2d(covariance_a), np.atleast_2d(covariance_b)
     difference = mean_a - mean_b
-    root = linalg.sqrtm(covariance_a @ covariance_b)
-    if not np.isfinite(root).all():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", linalg.LinAlgWarning)
+        root = linalg.sqrtm(covariance_a @ covariance_b)
+    if caught or not np.isfinite(root).all():
+        # Singular product (e.g. a collapsed or constant sample set): regularise, as the FID authors do.
         offset = np.eye(len(covariance_a)) * eps
-        root = linalg.sqrtm((covariance_a + offset) @ (covariance_b + offset))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            root = linalg.sqrtm((covariance_a + offset) @ (covariance_b + offset))
     if np.iscomplexobj(root):
         root = root.real
     return float(max(difference @ difference + np.trace(covariance_a) + np.trace(covariance_b) - 2.0 * np.trace(root), 0.0))

@@ -1,0 +1,241 @@
+"""Family-generic tests, parametrised over the registry: presets, configs, and one tiny training
+run per family (and per architecture for the autoencoders) on the embedded mnist-5k."""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+
+import keras
+import numpy as np
+import pytest
+from conftest import raises_one_line, tiny_run
+from PIL import Image
+
+from genlab import api, config, data, families, training
+from genlab.errors import ConfigError, GenlabError
+
+NAMES = families.names()
+
+# (family, extra overrides): each trained once for this module.
+RUNS = [
+    ("classifier", {}),
+    ("ae", {"architecture": "dense"}),
+    ("ae", {"architecture": "conv"}),
+    ("dae", {"architecture": "dense", "epochs": 2}),
+    ("dae", {"architecture": "conv"}),
+    ("gan", {}),
+]
+RUN_IDS = [name + "".join(f"-{value}" for value in extra.values()) for name, extra in RUNS]
+
+EXPECTED_FILES = {
+    "classifier": ["model.keras"],
+    "ae": ["model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"],
+    "dae": ["model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"],
+    "gan": ["generator.keras", "discriminator.keras", "checkpoints/latest.json"],
+}
+EXPECTED_FIGURES = {
+    "classifier": ["confusion_matrix.png", "curves.png"],
+    "ae": ["reconstructions.png", "curves.png", "latent.png"],
+    "dae": ["reconstructions.png", "denoising.png", "curves.png", "latent.png"],
+    "gan": ["untrained.png", "losses.png", "progress.gif", "samples/step-000000.png", "samples/step-000006.png",
+            "strips/step-000003.png"],
+}
+
+
+@pytest.fixture(scope="module")
+def mnist5k():
+    return data.load("mnist-5k")
+
+
+@pytest.fixture(scope="module", params=RUNS, ids=RUN_IDS)
+def trained(request, tmp_path_factory):
+    name, extra = request.param
+    run = tiny_run(name, tmp_path_factory.mktemp(name) / "run", **extra)
+    return name, run
+
+
+# ------------------------------------------------------------------------------------ registry
+
+
+def test_registry_lists_the_chapter_families():
+    assert set(NAMES) == {"classifier", "ae", "dae", "gan"}
+
+
+def test_unknown_family_names_the_closest():
+    with raises_one_line(GenlabError, r"unknown model family 'gann'; did you mean 'gan'\?"):
+        families.get("gann")
+    with raises_one_line(GenlabError, r"unknown model family 'diffusion'; .*families: classifier, ae, dae, gan"):
+        families.get("diffusion")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_family_is_consistent(name):
+    family = families.get(name)
+    assert family.name == name
+    assert dataclasses.is_dataclass(family.config_class)
+    assert callable(family.train)
+    assert (family.generate is None) == (family.kind == "discriminative")
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("preset", ["chapter", "default"])
+def test_presets_resolve_and_validate(name, preset):
+    family = families.get(name)
+    assert preset in family.presets
+    fields = set(config.field_names(family.config_class))
+    assert set(family.presets[preset]) <= fields, "a preset names a key the config does not have"
+    resolved = config.resolve(family, preset)
+    assert isinstance(resolved, family.config_class)
+    for key, value in family.presets[preset].items():
+        assert getattr(resolved, key) == value
+    resolved.validate()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_class_rejects_unknown_keys(name):
+    family = families.get(name)
+    with raises_one_line(ConfigError, r"unknown config key 'no_such_key' in --set"):
+        config.apply(family.config_class(), {"no_such_key": 1}, "--set")
+    with pytest.raises(TypeError):
+        family.config_class(no_such_key=1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_validation_rejects_nonsense(name):
+    family = families.get(name)
+    key = "steps" if name == "gan" else "epochs"
+    with raises_one_line(ConfigError, key):
+        config.resolve(family, "chapter", sets={key: "0"})
+
+
+# ------------------------------------------------------------------------------------ tiny training runs
+
+
+def test_run_folder_contents(trained):
+    name, run = trained
+    path = run.path
+    header = tomllib.loads((path / "config.toml").read_text())
+    assert header["family"] == name
+    assert header["config"]["dataset"] == "mnist-5k"
+    assert config.load_run_config(path / "config.toml", families.get(name)).dataset == "mnist-5k"
+
+    metrics = run.read_metrics()
+    assert metrics["status"] == "complete"
+    assert metrics["family"] == name
+    assert metrics["dataset"] == "mnist-5k"
+    assert metrics["train_wall_s"] > 0
+    assert metrics["total_wall_s"] >= metrics["train_wall_s"] * 0.99
+
+    for relative in EXPECTED_FILES[name]:
+        assert (path / relative).is_file(), relative
+    for relative in EXPECTED_FIGURES[name]:
+        figure = run.figures / relative
+        assert figure.is_file(), relative
+        with Image.open(figure) as picture:
+            assert picture.width > 20 and picture.height > 20
+    # No temporary files from the atomic writer anywhere.
+    assert not [p for p in path.rglob(".*.tmp*")]
+
+
+def test_history_has_one_row_per_epoch_or_window(trained):
+    name, run = trained
+    history = run.read_history()
+    cfg = config.load_run_config(run.path / "config.toml", families.get(name))
+    if name == "gan":
+        assert [row["step"] for row in history] == list(range(cfg.log_every, cfg.steps + 1, cfg.log_every))
+        assert all(np.isfinite([row["d_loss"], row["g_loss"]]).all() for row in history)
+    else:
+        assert [row["epoch"] for row in history] == list(range(1, cfg.epochs + 1))
+        assert all(np.isfinite(row["loss"]) and np.isfinite(row["val_loss"]) for row in history)
+        assert all(row["seconds"] > 0 for row in history)
+
+
+def test_saved_models_load_with_plain_keras_safe_mode(trained, mnist5k):
+    name, run = trained
+    cfg = config.load_run_config(run.path / "config.toml", families.get(name))
+    test_images = training.float_images(mnist5k.x_test)
+    for file_name in [f for f in EXPECTED_FILES[name] if f.endswith(".keras")]:
+        plain = keras.saving.load_model(run.path / file_name, safe_mode=True)
+        ours = run.load_model(file_name)
+        if file_name == "generator.keras":
+            batch = np.random.default_rng(0).uniform(-1, 1, (8, cfg.latent_dim)).astype("float32")
+        elif file_name == "decoder.keras":
+            batch = np.random.default_rng(0).random((8, cfg.code_size)).astype("float32")
+        elif name == "classifier" and cfg.architecture == "dense" or name in ("ae", "dae") and cfg.architecture == "dense":
+            batch = test_images[:8].reshape(8, -1)
+        else:
+            batch = test_images[:8]
+        first, second = plain.predict(batch, verbose=0), ours.predict(batch, verbose=0)
+        assert np.isfinite(first).all()
+        assert first.shape[0] == 8
+        np.testing.assert_allclose(first, second, rtol=1e-5, atol=1e-6)
+
+
+def test_saved_model_is_the_evaluated_model(trained, mnist5k):
+    """Recompute the test metric from the saved file: it must equal what metrics.json reports."""
+    name, run = trained
+    family = families.get(name)
+    cfg = config.load_run_config(run.path / "config.toml", family)
+    metrics = run.read_metrics()
+    x_test = training.float_images(mnist5k.x_test)
+    if name == "classifier":
+        model = run.load_model()
+        inputs = x_test.reshape(len(x_test), -1) if cfg.architecture == "dense" else x_test
+        logits = model.predict(inputs, batch_size=1024, verbose=0)
+        assert logits.shape == (len(x_test), mnist5k.num_classes)
+        accuracy = float(np.mean(np.argmax(logits, axis=1) == mnist5k.y_test))
+        assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+        assert accuracy > 0.5  # a random model scores ~0.1
+    elif name in ("ae", "dae"):
+        from genlab.families import autoencoder
+
+        # Without noise the test inputs are the clean images and the figure must match exactly;
+        # with noise, a new draw of the same law gives nearly the same figure.
+        noisy = autoencoder.corrupt(x_test, cfg.noise, cfg.noise_factor, cfg.clip_noisy, np.random.default_rng(12345))
+        restored = autoencoder.predict_images(run.load_model(), cfg, noisy)
+        assert restored.shape == x_test.shape
+        recomputed = float(np.mean((restored - x_test) ** 2))
+        assert recomputed == pytest.approx(metrics["test_mse"], rel=1e-4 if cfg.noise == "none" else 0.05)
+        # The autoencoder is exactly decoder(encoder(x)).
+        codes = run.load_model("encoder.keras").predict(autoencoder.model_inputs(cfg, x_test[:16]), verbose=0)
+        assert codes.shape == (16, cfg.code_size)
+        decoded = run.load_model("decoder.keras").predict(codes, verbose=0).reshape(16, *x_test.shape[1:])
+        whole = autoencoder.predict_images(run.load_model(), cfg, x_test[:16])
+        np.testing.assert_allclose(decoded, whole, atol=1e-5)
+    else:
+        generator = run.load_model("generator.keras")
+        discriminator = run.load_model("discriminator.keras")
+        z = np.random.default_rng(0).uniform(-1, 1, (8, cfg.latent_dim)).astype("float32")
+        fakes = generator.predict(z, verbose=0)
+        assert fakes.shape == (8, *mnist5k.image_shape)
+        scores = discriminator.predict(fakes, verbose=0)
+        assert scores.shape == (8, 1)
+        assert np.isfinite(scores).all()
+        if cfg.output == "sigmoid":
+            assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_sample_from_generative_runs(trained, mnist5k):
+    name, run = trained
+    family = families.get(name)
+    if family.generate is None:
+        with raises_one_line(GenlabError, r"is a classifier run, which does not generate images"):
+            api.sample(run.path, 8, seed=1)
+        return
+    images = api.sample(run.path, 8, seed=1)
+    assert images.shape == (8, *mnist5k.image_shape)
+    assert images.dtype == np.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    assert np.isfinite(images).all()
+    np.testing.assert_array_equal(images, api.sample(run.path, 8, seed=1))
+    assert not np.array_equal(images, api.sample(run.path, 8, seed=2))
+    # The 8 samples are not all the same image.
+    assert float(images.std(axis=0).mean()) > 1e-4
+
+
+def test_open_run_returns_family_and_config(trained):
+    name, run = trained
+    opened, family, cfg = api.open_run(run.path)
+    assert opened.path == run.path
+    assert family.name == name
+    assert isinstance(cfg, family.config_class)
