@@ -37,7 +37,8 @@ def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=Non
                         verbose=verbose, print_summary=False)
         if family != "classifier":
             arguments = argparse.Namespace(run=str(run.path), samples=None, dataset=dataset, count=count, seed=0,
-                                           noise_sweep=False, no_reference=family != "gan", data_dir=data_dir)
+                                           noise_sweep=False, no_reference=family != "gan", data_dir=data_dir,
+                                           json=None)
             commands.evaluate(arguments)
         metrics = run.read_metrics()
         rows.append([family, metrics.get("test_accuracy", metrics.get("test_mse", "-")), metrics.get("sample_fid", "-"),

@@ -9,7 +9,10 @@ from pathlib import Path
 from genlab import __version__
 from genlab.errors import GenlabError
 
-FAMILY_HELP = "classifier, ae, dae, gan"
+def _family_help() -> str:
+    from genlab.families import names  # the registry imports no keras: --help stays fast
+
+    return ", ".join(names())
 
 
 def _add_backend(parser):
@@ -33,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model family into a run folder",
                                 description="Train a model family. Config layers: defaults < --preset < --config < --set.")
-    train.add_argument("family", help=f"model family ({FAMILY_HELP})")
+    train.add_argument("family", help=f"model family ({_family_help()})")
     train.add_argument("--preset", default=None, help="'chapter' (the textbook exactly) or 'default' (genlab's recipe)")
     train.add_argument("--config", dest="config_file", default=None, help="TOML file of config keys")
     train.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
@@ -92,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--noise-sweep", action="store_true", help="autoencoders: metrics over noise factors 0.1..0.8")
     evaluate.add_argument("--no-reference", action="store_true", help="leave out the two reference rows")
+    evaluate.add_argument("--json", default=None, help="also write the table's rows to this JSON file")
     evaluate.add_argument("--data-dir", default=None)
     _add_backend(evaluate)
 

@@ -35,6 +35,7 @@ def evaluate(args) -> dict:
         if not args.no_reference:
             rows.update(evaluation.reference_rows(reference))
         evaluation.print_table(rows, f"evaluate {args.samples} against the {args.dataset} test set")
+        _write_rows(args, rows)
         return rows
     if args.run is None:
         raise GenlabError("evaluate needs a RUN folder or --samples FILE.npz; see genlab evaluate --help")
@@ -54,7 +55,15 @@ def evaluate(args) -> dict:
     if not args.no_reference:
         rows.update(evaluation.reference_rows(reference))
     evaluation.print_table(rows, f"evaluate {run.path} ({len(images)} samples vs the {dataset_name} test set)")
+    _write_rows(args, rows)
     return rows
+
+
+def _write_rows(args, rows: dict) -> None:
+    if getattr(args, "json", None):
+        from genlab import io
+
+        io.write_json(args.json, rows)
 
 
 def load_samples_file(path) -> np.ndarray:

@@ -132,5 +132,19 @@ def train(config: ClassifierConfig, run, *, data_dir=None, verbose: int = 1) -> 
             "test_loss": float(test_loss), "parameters": int(model.count_params()), **timing}
 
 
+def command_evaluate(run, config, args) -> None:
+    """Re-score the saved model on the test set (e.g. after copying a run to another machine)."""
+    from genlab import data
+    from genlab.runs import summary_table
+
+    dataset = data.load(config.dataset, args.data_dir)
+    model = run.load_model()
+    logits = model.predict(inputs_for(config, dataset.x_test), batch_size=1024, verbose=0)
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == dataset.y_test))
+    run.update_metrics({"test_accuracy": accuracy})
+    print(summary_table([("test_accuracy", accuracy), ("test images", len(dataset.y_test))], title=f"evaluate {run.path}"))
+
+
 FAMILY = Family(name="classifier", summary="the chapter's functional-API MNIST classifier (discriminative)",
-                config_class=ClassifierConfig, presets=PRESETS, train=train, kind="discriminative")
+                config_class=ClassifierConfig, presets=PRESETS, train=train, kind="discriminative",
+                extras={"evaluate": command_evaluate})
