@@ -18,6 +18,16 @@ from typing import Iterator
 from genlab.errors import RunError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by their owner only; artefacts get the usual permissions.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def _fsync_dir(folder: Path) -> None:
     # The rename is only durable once the directory entry itself is on disk.
     try:
@@ -54,6 +64,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
         with open(tmp, "rb+") as handle:
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, target)
         _fsync_dir(folder)
     except OSError as error:
