@@ -25,6 +25,7 @@ TINY: dict[str, dict[str, Any]] = {
     "classifier": dict(dataset="mnist-5k", epochs=1, batch_size=128),
     "ae": dict(dataset="mnist-5k", epochs=1, batch_size=256),
     "dae": dict(dataset="mnist-5k", epochs=1, batch_size=256),
+    "vae": dict(dataset="mnist-5k", epochs=1, batch_size=256),
     "gan": dict(dataset="mnist-5k", steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2,
                 sample_grid=16),
 }

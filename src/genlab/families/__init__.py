@@ -19,6 +19,7 @@ _MODULES = {
     "ae": "genlab.families.autoencoder",
     "dae": "genlab.families.autoencoder",
     "gan": "genlab.families.gan",
+    "vae": "genlab.families.vae",
 }
 
 

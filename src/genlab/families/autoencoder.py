@@ -199,7 +199,10 @@ def predict_images(model, config, images: np.ndarray) -> np.ndarray:
 
 
 def predict_codes(encoder, config, images: np.ndarray) -> np.ndarray:
-    return np.asarray(encoder.predict(model_inputs(config, images), batch_size=1024, verbose=0), dtype=np.float64)
+    codes = encoder.predict(model_inputs(config, images), batch_size=1024, verbose=0)
+    if isinstance(codes, (list, tuple)):  # a VAE encoder gives (mean, log_var): the mean is the code
+        codes = codes[0]
+    return np.asarray(codes, dtype=np.float64)
 
 
 def reconstruction_metrics(predicted: np.ndarray, target: np.ndarray, prefix: str, with_ssim: bool = True) -> dict:

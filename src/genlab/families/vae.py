@@ -1,0 +1,223 @@
+"""Variational autoencoder (`vae`): the autoencoder made generative.
+
+A plain autoencoder's codes fill an irregular region, so a random latent point often decodes
+to garbage. A VAE's encoder outputs a Gaussian q(z|x) = N(mean, exp(log_var)); training
+maximises the ELBO (reconstruction log-likelihood minus beta * KL(q(z|x) || N(0, I))), which
+pulls the codes towards the prior so that *any* z ~ N(0, I) decodes to a plausible image.
+
+Trained with `model.fit`: the KL term is added by the sampling layer (`add_loss`), so the step
+is backend-agnostic. Saved artefacts hold plain Keras layers only: `encoder.keras` (x -> mean,
+log_var), `decoder.keras` (z -> x) and `model.keras` (x -> decoder(mean)), so they load with
+plain `keras.saving.load_model` in safe mode.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from genlab.errors import ConfigError
+from genlab.families import Family
+
+ARCHITECTURES = ("dense", "conv")
+
+
+@dataclass
+class VAEConfig:
+    dataset: str = "mnist"
+    architecture: str = "conv"      # "dense" (the chapter's 784-32-784 shape) or "conv"
+    latent_dim: int = 32            # 2 gives the classic manifold figure
+    beta: float = 1.0               # weight of the KL term (beta-VAE when != 1)
+    epochs: int = 8
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    steps_per_execution: int = 8
+    seed: int = 0
+
+    def validate(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(f"architecture '{self.architecture}' is unknown; choose one of {', '.join(ARCHITECTURES)}")
+        if self.latent_dim < 1 or self.epochs < 1 or self.batch_size < 1 or self.steps_per_execution < 1:
+            raise ConfigError("latent_dim, epochs, batch_size and steps_per_execution must be at least 1")
+        if self.beta < 0:
+            raise ConfigError("beta must be >= 0")
+
+
+PRESETS = {
+    # The chapter has no VAE: `chapter` is its autoencoder's shape and schedule made variational.
+    "chapter": dict(architecture="dense", latent_dim=32, epochs=50, batch_size=256, learning_rate=1e-3, steps_per_execution=32),
+    "default": dict(architecture="conv", latent_dim=32, epochs=8, batch_size=128, learning_rate=1e-3, steps_per_execution=8),
+}
+
+
+# ---------------------------------------------------------------------------- networks
+def build_encoder(config: VAEConfig, image_shape):
+    import keras
+    from keras import layers
+
+    if config.architecture == "dense":
+        inputs = keras.Input(shape=(int(np.prod(image_shape)),), name="pixels")          # (batch, 784)
+        x = inputs
+    else:
+        inputs = keras.Input(shape=image_shape, name="images")                            # (batch, 28, 28, 1)
+        x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(inputs)    # (batch, 14, 14, 32)
+        x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)         # (batch, 7, 7, 64)
+        x = layers.Flatten()(x)
+        x = layers.Dense(128, activation="relu")(x)
+    mean = layers.Dense(config.latent_dim, name="z_mean")(x)
+    log_var = layers.Dense(config.latent_dim, name="z_log_var")(x)
+    return keras.Model(inputs, [mean, log_var], name="encoder")
+
+
+def build_decoder(config: VAEConfig, image_shape):
+    from genlab.families import autoencoder
+
+    # The same decoders as the autoencoder family, so AE and VAE differ only in the objective.
+    builder = autoencoder.build_dense if config.architecture == "dense" else autoencoder.build_conv
+    _, decoder = builder(image_shape, config.latent_dim)
+    return decoder
+
+
+def _sampling_layer_class():
+    import keras
+    from keras import ops
+
+    class GaussianSample(keras.layers.Layer):
+        """z = mean + exp(log_var / 2) * eps, eps ~ N(0, I); adds beta * KL(q || N(0, I)) as a loss."""
+
+        def __init__(self, beta: float, seed: int, **kwargs):
+            super().__init__(**kwargs)
+            self.beta = beta
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, inputs):
+            mean, log_var = inputs
+            kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=1)   # (batch,)
+            self.add_loss(self.beta * ops.mean(kl))
+            noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            return mean + ops.exp(0.5 * log_var) * noise
+
+    return GaussianSample
+
+
+def reconstruction_loss(target, output):
+    """Bernoulli negative log-likelihood summed over pixels (mean over the batch): the ELBO's
+    reconstruction term, in nats per image, so the KL term has its proper weight."""
+    from keras import ops
+
+    target = ops.reshape(target, (ops.shape(target)[0], -1))
+    output = ops.clip(ops.reshape(output, (ops.shape(output)[0], -1)), 1e-7, 1.0 - 1e-7)
+    return -ops.sum(target * ops.log(output) + (1.0 - target) * ops.log(1.0 - output), axis=1)
+
+
+def build(config: VAEConfig, image_shape):
+    import keras
+
+    encoder, decoder = build_encoder(config, image_shape), build_decoder(config, image_shape)
+    inputs = keras.Input(shape=encoder.input_shape[1:], name="inputs")
+    mean, log_var = encoder(inputs)
+    z = _sampling_layer_class()(config.beta, config.seed, name="sample")([mean, log_var])
+    trainer = keras.Model(inputs, decoder(z), name="vae")                  # trains with sampled z
+    deterministic = keras.Model(inputs, decoder(mean), name="vae_mean")   # what model.keras holds
+    return trainer, deterministic, encoder, decoder
+
+
+# ---------------------------------------------------------------------------- training
+def train(config: VAEConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
+    import keras
+
+    from genlab import data, training
+    from genlab.families.autoencoder import model_inputs, reconstruction_metrics
+
+    dataset = data.load(config.dataset, data_dir)
+    clean_train, clean_test = training.float_images(dataset.x_train), training.float_images(dataset.x_test)
+    trainer, deterministic, encoder, decoder = build(config, dataset.image_shape)
+    trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=reconstruction_loss,
+                    steps_per_execution=config.steps_per_execution)
+    x_train, x_test = model_inputs(config, clean_train), model_inputs(config, clean_test)
+    timing = training.fit(trainer, run, x_train, x_train, epochs=config.epochs, batch_size=config.batch_size,
+                          validation_data=(x_test, x_test), verbose=verbose)
+    for model, name in ((deterministic, "model.keras"), (encoder, "encoder.keras"), (decoder, "decoder.keras")):
+        run.save_model(model, name)
+
+    mean, log_var = (np.asarray(part, dtype=np.float64) for part in encoder.predict(x_test, batch_size=1024, verbose=0))
+    restored = np.asarray(deterministic.predict(x_test, batch_size=1024, verbose=0), dtype=np.float32).reshape(clean_test.shape)
+    kl = float(np.mean(-0.5 * np.sum(1 + log_var - mean ** 2 - np.exp(log_var), axis=1)))
+    clipped = np.clip(restored.reshape(len(restored), -1).astype(np.float64), 1e-7, 1 - 1e-7)
+    target = clean_test.reshape(len(clean_test), -1)
+    nll = float(np.mean(-np.sum(target * np.log(clipped) + (1 - target) * np.log(1 - clipped), axis=1)))
+    figures(run, config, dataset, decoder, clean_test, restored, mean)
+    return {"dataset": dataset.name, "data_source": dataset.source, "parameters": int(trainer.count_params()), **timing,
+            **reconstruction_metrics(restored, clean_test, prefix="test"),
+            "test_kl_nats": kl, "test_reconstruction_nats": nll, "test_negative_elbo_nats": nll + kl,
+            "active_latent_dims": int(np.sum(np.var(mean, axis=0) > 0.01))}
+
+
+# ---------------------------------------------------------------------------- sampling and figures
+def _decode(decoder, z: np.ndarray) -> np.ndarray:
+    images = np.asarray(decoder.predict(z.astype("float32"), batch_size=1024, verbose=0), dtype=np.float32)
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        images = images.reshape(len(images), side, side, 1)
+    return images
+
+
+def generate(run, count: int, seed: int | None = None) -> np.ndarray:
+    """New images from the prior: z ~ N(0, I), decoded."""
+    decoder = run.load_model("decoder.keras")
+    latent_dim = int(decoder.input_shape[-1])
+    return _decode(decoder, np.random.default_rng(seed).standard_normal((count, latent_dim)))
+
+
+def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
+    from scipy.stats import norm
+
+    from genlab import plotting
+
+    shown = slice(1, 11)
+    plotting.image_rows([("original", clean_test[shown]), ("reconstructed", restored[shown])], run.figures / "reconstructions.png")
+    plotting.curves(run.read_history(), [("loss", "train -ELBO"), ("val_loss", "validation -ELBO")], run.figures / "curves.png",
+                    title="VAE: negative ELBO (nats per image)", ylabel="nats")
+    rng = np.random.default_rng(config.seed)
+    plotting.grid(_decode(decoder, rng.standard_normal((64, config.latent_dim))), run.figures / "samples.png", columns=8,
+                  title="samples from the prior N(0, I)")
+    # Traversal: one row per latent dimension (the 8 most used), from -3 to 3 standard deviations.
+    dims = np.argsort(-np.var(mean, axis=0))[:min(8, config.latent_dim)]
+    values = np.linspace(-3, 3, 11)
+    z = np.zeros((len(dims) * len(values), config.latent_dim))
+    for row, dim in enumerate(dims):
+        z[row * len(values):(row + 1) * len(values), dim] = values
+    plotting.grid(_decode(decoder, z), run.figures / "traversal.png", columns=len(values),
+                  row_labels=[f"z[{dim}]" for dim in dims], title="latent traversal: -3σ … +3σ, other dims 0")
+    if config.latent_dim == 2:
+        # The classic manifold: decode a grid of Gaussian quantiles.
+        quantiles = norm.ppf(np.linspace(0.05, 0.95, 20))
+        grid_z = np.array([[x, y] for y in quantiles[::-1] for x in quantiles])
+        plotting.grid(_decode(decoder, grid_z), run.figures / "manifold.png", columns=20, cell=0.5,
+                      title="2-D latent manifold (Gaussian quantiles)")
+        points = mean
+    else:
+        from sklearn.decomposition import PCA
+
+        points = PCA(n_components=2, random_state=0).fit_transform(mean)
+    plotting.scatter_codes(points, dataset.y_test, dataset.class_names, run.figures / "latent.png",
+                           title=f"test means ({config.latent_dim}-D){'' if config.latent_dim == 2 else ' by PCA'}")
+
+
+def command_sample(run, config, args) -> None:
+    from genlab.commands import save_samples
+
+    save_samples(run, generate(run, args.count, args.seed), args, title=f"{args.count} samples from the prior")
+
+
+def _extras():
+    from genlab.families import autoencoder
+
+    # Interpolation and reconstruction work on any encoder/decoder pair: shared with the AE family.
+    return {"sample": command_sample, "interpolate": autoencoder.command_interpolate,
+            "reconstruct": autoencoder.command_reconstruct}
+
+
+FAMILY = Family(name="vae", summary="variational autoencoder: ELBO = reconstruction + beta KL, samples from N(0, I)",
+                config_class=VAEConfig, presets=PRESETS, train=train, generate=generate, kind="autoencoder",
+                extras=_extras())
