@@ -34,7 +34,8 @@ def configure(name: str | None = None) -> str:
     os.environ["KERAS_BACKEND"] = name
     # TensorFlow's C++ start-up chatter (oneDNN notices, CUDA probing) hides genlab's own output.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if name == "tensorflow" and "tensorflow" not in sys.modules:
+    # Keras imports TensorFlow (when installed) for tf.data even on the jax and torch backends.
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is not None:
         _import_quietly("tensorflow")
     return name
 

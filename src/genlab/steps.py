@@ -75,5 +75,10 @@ def compile_step(step: Callable) -> Callable:
     return step
 
 
+def steps_per_execution(requested: int) -> int:
+    """Batches per compiled call: Keras' torch trainer runs one at a time."""
+    return 1 if backend() == "torch" else requested
+
+
 def to_numpy(value):
     return keras.ops.convert_to_numpy(value)

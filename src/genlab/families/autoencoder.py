@@ -148,7 +148,7 @@ def corrupt(clean: np.ndarray, kind: str, factor: float, clip: bool, rng) -> np.
 def train(config: AutoencoderConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
     import keras
 
-    from genlab import data, training
+    from genlab import data, steps, training
 
     dataset = data.load(config.dataset, data_dir)
     clean_train = training.float_images(dataset.x_train)
@@ -156,7 +156,7 @@ def train(config: AutoencoderConfig, run, *, data_dir=None, verbose: int = 1) ->
     rng = np.random.RandomState(config.seed) if config.chapter_noise else np.random.default_rng(config.seed)
     autoencoder, encoder, decoder = build(config, dataset.image_shape)
     autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse",
-                        steps_per_execution=config.steps_per_execution)
+                        steps_per_execution=steps.steps_per_execution(config.steps_per_execution))
 
     denoising = config.noise != "none" and config.noise_factor > 0
     # Drawn in the chapter's order: the training set's noise first, then the test set's.

@@ -126,14 +126,14 @@ def build(config: VAEConfig, image_shape):
 def train(config: VAEConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
     import keras
 
-    from genlab import data, training
+    from genlab import data, steps, training
     from genlab.families.autoencoder import model_inputs, reconstruction_metrics
 
     dataset = data.load(config.dataset, data_dir)
     clean_train, clean_test = training.float_images(dataset.x_train), training.float_images(dataset.x_test)
     trainer, deterministic, encoder, decoder = build(config, dataset.image_shape)
     trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=reconstruction_loss,
-                    steps_per_execution=config.steps_per_execution)
+                    steps_per_execution=steps.steps_per_execution(config.steps_per_execution))
     x_train, x_test = model_inputs(config, clean_train), model_inputs(config, clean_test)
     timing = training.fit(trainer, run, x_train, x_train, epochs=config.epochs, batch_size=config.batch_size,
                           validation_data=(x_test, x_test), verbose=verbose)
