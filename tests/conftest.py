@@ -28,6 +28,10 @@ TINY: dict[str, dict[str, Any]] = {
     "vae": dict(dataset="mnist-5k", epochs=1, batch_size=256),
     "gan": dict(dataset="mnist-5k", steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2,
                 sample_grid=16),
+    "cgan": dict(dataset="mnist-5k", steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2,
+                 sample_grid=20),
+    "wgan-gp": dict(dataset="mnist-5k", steps=6, batch_size=16, n_critic=2, sample_every=3, checkpoint_every=3,
+                    log_every=2, sample_grid=16),
 }
 
 

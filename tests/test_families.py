@@ -32,6 +32,8 @@ EXPECTED_FILES = {
     "dae": ["model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"],
     "gan": ["generator.keras", "discriminator.keras", "checkpoints/latest.json"],
     "vae": ["model.keras", "encoder.keras", "decoder.keras"],
+    "cgan": ["generator.keras", "discriminator.keras", "checkpoints/latest.json"],
+    "wgan-gp": ["generator.keras", "discriminator.keras", "checkpoints/latest.json"],
 }
 EXPECTED_FIGURES = {
     "classifier": ["confusion_matrix.png", "curves.png"],
@@ -40,6 +42,8 @@ EXPECTED_FIGURES = {
     "gan": ["untrained.png", "losses.png", "progress.gif", "samples/step-000000.png", "samples/step-000006.png",
             "strips/step-000003.png"],
     "vae": ["reconstructions.png", "curves.png", "samples.png", "traversal.png", "latent.png"],
+    "cgan": ["untrained.png", "losses.png", "progress.gif", "samples/step-000000.png", "samples/step-000006.png"],
+    "wgan-gp": ["untrained.png", "losses.png", "wasserstein.png", "progress.gif", "samples/step-000006.png"],
 }
 
 
@@ -109,7 +113,7 @@ def test_config_class_rejects_unknown_keys(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_config_validation_rejects_nonsense(name):
     family = families.get(name)
-    key = "steps" if name == "gan" else "epochs"
+    key = "steps" if families.get(name).kind == "gan" else "epochs"
     with raises_one_line(ConfigError, key):
         config.resolve(family, "chapter", sets={key: "0"})
 
@@ -147,13 +151,28 @@ def test_history_has_one_row_per_epoch_or_window(trained):
     name, run = trained
     history = run.read_history()
     cfg = config.load_run_config(run.path / "config.toml", families.get(name))
-    if name == "gan":
+    if families.get(name).kind == "gan":
         assert [row["step"] for row in history] == list(range(cfg.log_every, cfg.steps + 1, cfg.log_every))
         assert all(np.isfinite([row["d_loss"], row["g_loss"]]).all() for row in history)
     else:
         assert [row["epoch"] for row in history] == list(range(1, cfg.epochs + 1))
         assert all(np.isfinite(row["loss"]) and np.isfinite(row["val_loss"]) for row in history)
         assert all(row["seconds"] > 0 for row in history)
+
+
+def _batch_for(model, test_images):
+    """Whatever the model eats: images (flat or not) for image-sized inputs, class labels for
+    integer inputs, latent points otherwise; a list for multi-input models."""
+    batches = []
+    for tensor in model.inputs:
+        shape = tuple(tensor.shape[1:])
+        if "int" in str(tensor.dtype):
+            batches.append((np.arange(8) % 10).astype("int32").reshape((8,) + shape))
+        elif int(np.prod(shape)) == int(np.prod(test_images.shape[1:])):
+            batches.append(test_images[:8].reshape((8,) + shape))
+        else:
+            batches.append(np.random.default_rng(0).uniform(-1, 1, (8,) + shape).astype("float32"))
+    return batches[0] if len(batches) == 1 else batches
 
 
 def test_saved_models_load_with_plain_keras_safe_mode(trained, mnist5k):
@@ -163,12 +182,7 @@ def test_saved_models_load_with_plain_keras_safe_mode(trained, mnist5k):
     for file_name in [f for f in EXPECTED_FILES[name] if f.endswith(".keras")]:
         plain = keras.saving.load_model(run.path / file_name, safe_mode=True)
         ours = run.load_model(file_name)
-        # Whatever the model eats: images (flat or not) when its input is image-sized, else latent points.
-        shape = tuple(plain.input_shape[1:])
-        if int(np.prod(shape)) == int(np.prod(test_images.shape[1:])):
-            batch = test_images[:8].reshape((8,) + shape)
-        else:
-            batch = np.random.default_rng(0).uniform(-1, 1, (8,) + shape).astype("float32")
+        batch = _batch_for(plain, test_images)
         first, second = plain.predict(batch, verbose=0), ours.predict(batch, verbose=0)
         first, second = (list(out) if isinstance(out, (list, tuple)) else [out] for out in (first, second))
         for a, b in zip(first, second):
@@ -222,10 +236,13 @@ def test_saved_model_is_the_evaluated_model(trained, mnist5k):
     else:
         generator = run.load_model("generator.keras")
         discriminator = run.load_model("discriminator.keras")
+        from genlab.families.gan import generator_inputs
+
         z = np.random.default_rng(0).uniform(-1, 1, (8, cfg.latent_dim)).astype("float32")
-        fakes = generator.predict(z, verbose=0)
+        inputs = generator_inputs(generator, z)     # [z, labels] for a conditional generator
+        fakes = generator.predict(inputs, verbose=0)
         assert fakes.shape == (8, *mnist5k.image_shape)
-        scores = discriminator.predict(fakes, verbose=0)
+        scores = discriminator.predict(fakes if len(discriminator.inputs) == 1 else [fakes, inputs[1]], verbose=0)
         assert scores.shape == (8, 1)
         assert np.isfinite(scores).all()
         if cfg.output == "sigmoid":

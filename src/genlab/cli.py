@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default=None, help="grid PNG (default: RUN/figures/samples.png)")
     sample.add_argument("--npz", default=None, help="also save the images (float32 in [0, 1]) to this .npz")
     sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--class", dest="class_label", type=int, default=None, help="conditional runs (cgan): this class only")
     _add_backend(sample)
 
     interpolate = commands.add_parser("interpolate", help="a latent interpolation strip between two points")

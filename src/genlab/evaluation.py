@@ -75,7 +75,7 @@ def score(images: np.ndarray, reference: RealReference, seed: int = 0) -> dict[s
     features, probabilities = reference.evaluator.embed(images)
     rng = np.random.default_rng(seed)
     manifold_fake = features[rng.choice(len(features), min(MANIFOLD_POINTS, len(features)), replace=False)]
-    manifold_real = reference.test_features[rng.choice(len(reference.test_features), MANIFOLD_POINTS, replace=False)]
+    manifold_real = reference.test_features[rng.choice(len(reference.test_features), min(MANIFOLD_POINTS, len(reference.test_features)), replace=False)]
     kid_mean, kid_std = gm.kid(features, reference.test_features, seed=seed)
     metrics = {"fid": gm.frechet_distance(*gm.statistics(features), *reference.test_statistics),
                "kid": kid_mean, "kid_std": kid_std,

@@ -21,6 +21,8 @@ from genlab.errors import GenlabError
 ASSETS = Path(__file__).resolve().parent / "assets"
 REGISTRY = ASSETS / "evaluators.json"
 FEATURE_LAYER = "features"
+# Datasets drawn from another one share its evaluator (mnist-5k is 5000 real MNIST digits).
+ALIASES = {"mnist-5k": "mnist"}
 
 
 def build(image_shape=(28, 28, 1), num_classes: int = 10, feature_units: int = 128):
@@ -73,9 +75,11 @@ class Evaluator:
             raise GenlabError(f"the {self.name} evaluator takes images of shape {expected}, got {images.shape[1:]}; resize the samples")
         features, logits = [], []
         for start in range(0, len(images), batch_size):
+            from keras import ops
+
             batch_features, batch_logits = self.embedder(images[start:start + batch_size], training=False)
-            features.append(np.asarray(batch_features))
-            logits.append(np.asarray(batch_logits))
+            features.append(ops.convert_to_numpy(batch_features))   # detaches torch tensors too
+            logits.append(ops.convert_to_numpy(batch_logits))
         logits = np.concatenate(logits).astype(np.float64)
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
         return np.concatenate(features).astype(np.float64), probabilities / probabilities.sum(axis=1, keepdims=True)
@@ -86,6 +90,7 @@ _CACHE: dict[str, Evaluator] = {}
 
 def load(dataset: str) -> Evaluator:
     """The shipped evaluator for `dataset`, after checking its SHA-256."""
+    dataset = ALIASES.get(dataset, dataset)
     if dataset in _CACHE:
         return _CACHE[dataset]
     import keras

@@ -59,6 +59,29 @@ def minimize(loss_fn: Callable[[], tuple], variables: Sequence, optimizer):
     raise GenlabError(f"backend '{name}' is not supported for custom training loops")
 
 
+def input_gradients(function: Callable, inputs):
+    """d sum(function(inputs)) / d inputs, differentiable itself (for gradient penalties).
+
+    Called inside a `minimize` loss function, so the outer gradient flows through it."""
+    inputs = keras.ops.convert_to_tensor(inputs)
+    name = backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = function(inputs)
+        return tape.gradient(outputs, inputs)
+    if name == "torch":
+        import torch
+
+        inputs = inputs.detach().requires_grad_(True)
+        outputs = function(inputs)
+        return torch.autograd.grad(outputs.sum(), inputs, create_graph=True)[0]
+    check_custom_loop_supported("gradient-penalty")
+    raise GenlabError(f"backend '{name}' is not supported for gradient penalties")
+
+
 def global_norm(gradients) -> "keras.KerasTensor":
     from keras import ops
 

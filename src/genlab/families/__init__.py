@@ -20,6 +20,8 @@ _MODULES = {
     "dae": "genlab.families.autoencoder",
     "gan": "genlab.families.gan",
     "vae": "genlab.families.vae",
+    "cgan": "genlab.families.cgan",
+    "wgan-gp": "genlab.families.wgan_gp",
 }
 
 

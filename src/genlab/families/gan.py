@@ -129,38 +129,79 @@ def step_flops(latent_dim: int, batch: int, image_shape=(28, 28, 1)) -> float:
 
 # ---------------------------------------------------------------------------- the training step
 class GANTrainer:
-    """Networks, optimizers and the compiled step; state that a checkpoint must capture."""
+    """Networks, optimizers and the compiled step; state that a checkpoint must capture.
 
-    def __init__(self, config: GANConfig, image_shape):
+    Subclasses (cgan, wgan-gp) override the hooks: the network builders, `make_optimizer`,
+    `images_per_step`, `batch`, `latent`, `_train_step` and the figure layout.
+    """
+
+    conditional = False
+
+    def __init__(self, config: GANConfig, image_shape, num_classes: int = 10):
         import keras
 
         from genlab import steps
 
         steps.check_custom_loop_supported("GAN")
-        self.config = config
-        keras.mixed_precision.set_global_policy(config.precision)
+        self.config, self.image_shape, self.num_classes = config, tuple(image_shape), num_classes
+        keras.mixed_precision.set_global_policy(getattr(config, "precision", "float32"))
         try:
-            self.generator = build_generator(config.latent_dim, image_shape)
-            self.discriminator = build_discriminator(image_shape, config.output)
+            self.generator = self.build_generator()
+            self.discriminator = self.build_discriminator()
         finally:
             keras.mixed_precision.set_global_policy("float32")
         self.ema_generator = None
         if config.ema > 0:
-            self.ema_generator = build_generator(config.latent_dim, image_shape)
+            self.ema_generator = self.build_generator()
             self.ema_generator.set_weights(self.generator.get_weights())
-        self.d_optimizer = self._optimizer()
-        self.g_optimizer = self._optimizer()
+        self.d_optimizer = self.make_optimizer()
+        self.g_optimizer = self.make_optimizer()
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.seed_generator = keras.random.SeedGenerator(config.seed)
         self.loss = keras.losses.BinaryCrossentropy(from_logits=config.output == "logits")
         self.step = steps.compile_step(self._train_step)
 
-    def _optimizer(self):
+    # ---- hooks ------------------------------------------------------------------------
+    def build_generator(self):
+        return build_generator(self.config.latent_dim, self.image_shape)
+
+    def build_discriminator(self):
+        return build_discriminator(self.image_shape, self.config.output)
+
+    def make_optimizer(self):
         import keras
 
         # Under mixed_bfloat16 no loss scaling is needed: bf16 keeps float32's exponent range.
         return keras.optimizers.Adam(learning_rate=self.config.learning_rate, beta_1=self.config.beta_1)
+
+    @property
+    def images_per_step(self) -> int:
+        return self.config.batch_size
+
+    def batch(self, images: np.ndarray, labels: np.ndarray, indices: np.ndarray) -> tuple:
+        """The step's arguments for these training-set indices."""
+        return (images[indices],)
+
+    def latent(self, count: int, rng: np.random.Generator, normal: bool = False):
+        """Generator inputs for `count` new images: z ~ U[-1, 1] (the chapter's law) or N(0, 1)."""
+        shape = (count, self.config.latent_dim)
+        return (rng.standard_normal(shape) if normal else rng.uniform(-1, 1, shape)).astype("float32")
+
+    def fixed_latent(self) -> tuple:
+        """The fixed inputs of the progress grid, and its number of columns."""
+        count = self.config.sample_grid
+        return self.latent(count, np.random.default_rng(self.config.seed + 7)), int(math.ceil(math.sqrt(count)))
+
+    def flops_per_step(self) -> float | None:
+        """FLOPs of one step, counted from the layer shapes (for GFLOP/s); None where not counted."""
+        return step_flops(self.config.latent_dim, self.config.batch_size, self.image_shape)
+
+    def generate(self, inputs, model=None) -> np.ndarray:
+        from genlab.steps import to_numpy
+
+        model = model if model is not None else self.sampler
+        return np.asarray(to_numpy(model(inputs, training=False)), dtype=np.float32)
 
     def _train_step(self, real):
         from keras import ops
@@ -191,12 +232,19 @@ class GANTrainer:
             return self.loss(ops.ones((batch, 1)), scores), scores
 
         g_loss, _, g_grad_norm = minimize(generator_loss, self.generator.trainable_variables, self.g_optimizer)
-        if self.ema_generator is not None:
-            decay = config.ema
-            for average, current in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
+        self._update_ema()
         return {"d_loss": d_loss, "g_loss": g_loss, "d_acc_real": d_acc_real, "d_acc_fake": d_acc_fake,
                 "d_grad_norm": d_grad_norm, "g_grad_norm": g_grad_norm}
+
+    def _update_ema(self):
+        """average <- decay * average + (1 - decay) * current, for every generator weight."""
+        if self.ema_generator is None:
+            return
+        from keras import ops
+
+        decay = self.config.ema
+        for average, current in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
 
     def _noise(self, batch):
         import keras
@@ -326,17 +374,22 @@ def rollback(run, trainer: GANTrainer, order: "DataOrder", problem: str, count: 
 
 # ---------------------------------------------------------------------------- training loop
 def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
+    return train_adversarial(GANTrainer, config, run, data_dir=data_dir, verbose=verbose, resume=resume)
+
+
+def train_adversarial(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
+    """The training loop shared by the adversarial families (gan, cgan, wgan-gp)."""
     from tqdm import tqdm
 
     from genlab import data, training
 
     dataset = data.load(config.dataset, data_dir)
     images = training.float_images(dataset.x_train)                          # (N, 28, 28, 1) in [0, 1]
-    if len(images) < config.batch_size:
-        raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({len(images)}); lower it")
-    trainer = GANTrainer(config, dataset.image_shape)
-    order = DataOrder(len(images), config.batch_size, config.seed)
-    fixed_noise = np.random.default_rng(config.seed + 7).uniform(-1, 1, (config.sample_grid, config.latent_dim)).astype("float32")
+    trainer = trainer_class(config, dataset.image_shape, dataset.num_classes)
+    if len(images) < trainer.images_per_step:
+        raise ConfigError(f"one step needs {trainer.images_per_step} images, more than the training set ({len(images)}); lower batch_size")
+    order = DataOrder(len(images), trainer.images_per_step, config.seed)
+    fixed_noise = trainer.fixed_latent()
     start_step, elapsed_before = 0, 0.0
     if resume:
         meta = load_checkpoint(run, trainer, order)
@@ -350,7 +403,7 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
     scalars = training.ScalarLog(run)
     started = time.perf_counter()
     # In a terminal the bar refreshes twice a second; in logs (CI, pipes) one line every 30 s.
-    progress = tqdm(total=config.steps, initial=start_step, desc="gan", unit="step", disable=verbose == 0, dynamic_ncols=True,
+    progress = tqdm(total=config.steps, initial=start_step, desc=run.family_name, unit="step", disable=verbose == 0, dynamic_ncols=True,
                     mininterval=0.5 if sys.stderr.isatty() else 30.0)
     last_good, rollbacks = start_step, 0
     if config.on_nan == "rollback" and not (run.checkpoints / "latest.json").is_file():
@@ -359,8 +412,7 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
     try:
         while step < config.steps:
             step += 1
-            real = images[order.next_indices()]
-            values = {key: float(value) for key, value in trainer.step(real).items()}
+            values = {key: float(value) for key, value in trainer.step(*trainer.batch(images, dataset.y_train, order.next_indices())).items()}
             problem = _divergence(values, trainer, step, config)
             if problem is not None:
                 if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:
@@ -379,7 +431,7 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
                        "seconds": elapsed_before + time.perf_counter() - started}
                 run.log(row)
                 scalars.write(step, {key: value for key, value in row.items() if key != "step"})
-                progress.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}", acc_fake=f"{row['d_acc_fake']:.2f}")
+                progress.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}")
                 window = {}
             if step % config.sample_every == 0 or step == config.steps:
                 save_fixed_grid(run, trainer, fixed_noise, step)
@@ -402,47 +454,42 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
     timed = [row for row in history if row["step"] > min(20, config.steps // 2)]
     seconds_per_step = ((timed[-1]["seconds"] - timed[0]["seconds"]) / max(timed[-1]["step"] - timed[0]["step"], 1)
                         if len(timed) > 1 else train_wall / max(config.steps - start_step, 1))
-    return {"dataset": dataset.name, "data_source": dataset.source, "steps": config.steps, "train_wall_s": train_wall,
-            "seconds_per_step": seconds_per_step,
-            "gflops_per_s": step_flops(config.latent_dim, config.batch_size, dataset.image_shape) / seconds_per_step / 1e9,
-            "d_loss_last": last.get("d_loss"), "g_loss_last": last.get("g_loss"),
-            "d_acc_real_last": last.get("d_acc_real"), "d_acc_fake_last": last.get("d_acc_fake")}
+    metrics = {"dataset": dataset.name, "data_source": dataset.source, "steps": config.steps, "train_wall_s": train_wall,
+               "seconds_per_step": seconds_per_step,
+               **{f"{key}_last": value for key, value in last.items() if key not in ("step", "seconds")}}
+    flops = trainer.flops_per_step()
+    if flops:
+        metrics["gflops_per_s"] = flops / seconds_per_step / 1e9
+    return metrics
 
 
 # ---------------------------------------------------------------------------- figures
-def _generate(model, z: np.ndarray) -> np.ndarray:
-    from genlab.steps import to_numpy
-
-    return np.asarray(to_numpy(model(z, training=False)), dtype=np.float32)
-
-
 def save_untrained_sample(run, trainer: GANTrainer, config: GANConfig) -> None:
     """The chapter shows one sample of the untrained generator from N(0, 1) noise: pure noise."""
     from genlab import plotting
 
-    z = np.random.default_rng(config.seed + 3).standard_normal((1, config.latent_dim)).astype("float32")
-    plotting.grid(_generate(trainer.generator, z), run.figures / "untrained.png", columns=1, cell=3.0,
+    inputs = trainer.latent(1, np.random.default_rng(config.seed + 3), normal=True)
+    plotting.grid(trainer.generate(inputs, trainer.generator), run.figures / "untrained.png", columns=1, cell=3.0,
                   title="untrained generator")
 
 
-def save_fixed_grid(run, trainer: GANTrainer, fixed_noise: np.ndarray, step: int) -> None:
+def save_fixed_grid(run, trainer: GANTrainer, fixed, step: int) -> None:
     from genlab import plotting
 
-    images = _generate(trainer.sampler, fixed_noise)
-    columns = int(math.ceil(math.sqrt(len(images))))
+    inputs, columns = fixed
     folder = run.figures / "samples"
     folder.mkdir(exist_ok=True)
-    plotting.save_png(plotting.grid_array(images, columns), folder / f"step-{step:06d}.png", scale=2)
+    plotting.save_png(plotting.grid_array(trainer.generate(inputs), columns), folder / f"step-{step:06d}.png", scale=2)
 
 
 def save_chapter_strip(run, trainer: GANTrainer, config: GANConfig, step: int) -> None:
     """The chapter's figure: 5 samples from fresh uniform noise in one row."""
     from genlab import plotting
 
-    z = np.random.default_rng(config.seed * 100003 + step).uniform(-1, 1, (5, config.latent_dim)).astype("float32")
+    inputs = trainer.latent(5, np.random.default_rng(config.seed * 100003 + step))
     folder = run.figures / "strips"
     folder.mkdir(exist_ok=True)
-    plotting.grid(_generate(trainer.sampler, z), folder / f"step-{step:06d}.png", columns=5, cell=2.0, title=f"step {step}")
+    plotting.grid(trainer.generate(inputs), folder / f"step-{step:06d}.png", columns=5, cell=2.0, title=f"step {step}")
 
 
 def final_figures(run) -> None:
@@ -453,8 +500,14 @@ def final_figures(run) -> None:
     frames = [np.asarray(Image.open(path)) for path in sorted((run.figures / "samples").glob("step-*.png"))]
     if frames:
         plotting.gif(frames, run.figures / "progress.gif", scale=1)
-    plotting.curves(run.read_history(), [("d_loss", "D loss"), ("g_loss", "G loss")], run.figures / "losses.png", x_key="step",
-                    title="GAN losses (dashed: D accuracy)", secondary=[("d_acc_real", "D acc on real"), ("d_acc_fake", "D acc on fake")])
+    history = run.read_history()
+    has_accuracy = bool(history) and "d_acc_fake" in history[0]
+    plotting.curves(history, [("d_loss", "D loss"), ("g_loss", "G loss")], run.figures / "losses.png", x_key="step",
+                    title="GAN losses" + (" (dashed: D accuracy)" if has_accuracy else ""),
+                    secondary=[("d_acc_real", "D acc on real"), ("d_acc_fake", "D acc on fake")] if has_accuracy else ())
+    if history and "wasserstein" in history[0]:
+        plotting.curves(history, [("wasserstein", "E[critic(real)] - E[critic(fake)]")], run.figures / "wasserstein.png",
+                        x_key="step", title="critic's Wasserstein estimate", ylabel="estimate")
 
 
 # ---------------------------------------------------------------------------- sampling commands
@@ -462,10 +515,24 @@ def generate(run, count: int, seed: int | None = None) -> np.ndarray:
     from genlab import config as config_module
     from genlab.families import get
 
-    config = config_module.load_run_config(run.path / "config.toml", get("gan"))
+    config = config_module.load_run_config(run.path / "config.toml", get(run.family_name))
     generator = run.load_model("generator.keras")
     z = np.random.default_rng(seed).uniform(-1, 1, (count, config.latent_dim)).astype("float32")
     return np.asarray(generator.predict(z, batch_size=500, verbose=0), dtype=np.float32)
+
+
+def generator_inputs(generator, z: np.ndarray, labels: np.ndarray | None = None):
+    """z alone, or [z, labels] for a conditional generator (classes in turn unless given)."""
+    if len(generator.inputs) == 1:
+        return z
+    labels = np.arange(len(z)) % num_classes_of(generator) if labels is None else np.asarray(labels)
+    return [z, labels.astype("int32").reshape(-1, 1)]
+
+
+def num_classes_of(generator) -> int:
+    import keras
+
+    return next(layer.input_dim for layer in generator.layers if isinstance(layer, keras.layers.Embedding))
 
 
 def command_sample(run, config, args) -> None:
@@ -484,7 +551,9 @@ def command_interpolate(run, config, args) -> None:
     ends = rng.uniform(-1, 1, (rows, 2, config.latent_dim))
     weights = np.linspace(0.0, 1.0, args.steps)[None, :, None]
     z = ((1 - weights) * ends[:, :1] + weights * ends[:, 1:]).reshape(-1, config.latent_dim).astype("float32")
-    images = np.asarray(generator.predict(z, verbose=0), dtype=np.float32)
+    # A conditional generator keeps one class per row (classes 0, 1, 2, 3).
+    images = np.asarray(generator.predict(generator_inputs(generator, z, np.repeat(np.arange(rows), args.steps)), verbose=0),
+                        dtype=np.float32)
     out = Path(args.out) if args.out else run.figures / "interpolation.png"
     plotting.grid(images, out, columns=args.steps, title="latent interpolation (each row: z_a → z_b)")
     print(f"wrote {out}")

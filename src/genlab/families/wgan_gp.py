@@ -1,0 +1,148 @@
+"""WGAN-GP (`wgan-gp`): the Wasserstein GAN with gradient penalty (Gulrajani et al. 2017).
+
+The critic scores images with an unbounded number; it is trained to maximise
+E[critic(real)] - E[critic(fake)] (an estimate of the Wasserstein-1 distance, plotted over
+training) while the gradient penalty keeps it 1-Lipschitz:
+
+    x_hat = alpha * real + (1 - alpha) * fake,   alpha ~ U[0, 1], one per example
+    penalty = lambda * E[(||d critic(x_hat) / d x_hat||_2 - 1)^2]
+
+The critic has no batch norm (the penalty is per example) and no dropout; it is updated
+`n_critic` times per generator update, each time on a fresh real batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from genlab.errors import ConfigError
+from genlab.families import Family
+from genlab.families.gan import GANConfig, GANTrainer, build_generator, train_adversarial
+
+
+@dataclass
+class WGANGPConfig(GANConfig):
+    n_critic: int = 5               # critic updates per generator update
+    penalty_weight: float = 10.0    # lambda
+    beta_2: float = 0.9             # Adam's second-moment decay (the paper's 0.9)
+    learning_rate: float = 1e-4
+    beta_1: float = 0.5
+    output: str = "logits"          # the critic's score is unbounded
+
+    def validate(self):
+        super().validate()
+        if self.n_critic < 1:
+            raise ConfigError("n_critic must be at least 1")
+        if self.penalty_weight < 0:
+            raise ConfigError("penalty_weight must be >= 0")
+        if self.output != "logits":
+            raise ConfigError("a WGAN critic has no sigmoid: output must be 'logits'")
+
+
+PRESETS = {
+    # No chapter program: `chapter` keeps the chapter's generator, batch, z and step count.
+    "chapter": dict(steps=2000, batch_size=128, latent_dim=32, n_critic=5, penalty_weight=10.0, learning_rate=1e-4,
+                    beta_1=0.5, beta_2=0.9, sample_every=100),
+    "default": dict(steps=2000, batch_size=64, latent_dim=32, n_critic=5, penalty_weight=10.0, learning_rate=1e-4,
+                    beta_1=0.5, beta_2=0.9, ema=0.995, sample_every=100),
+}
+
+
+def build_critic(image_shape=(28, 28, 1)):
+    """The chapter's discriminator shape without dropout or sigmoid, with LeakyReLU."""
+    import keras
+    from keras import layers
+
+    images = keras.Input(shape=image_shape, name="images")
+    x = images
+    for filters in (64, 128, 256):
+        x = layers.Conv2D(filters, 5, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    score = layers.Dense(1, dtype="float32", name="score")(x)                     # unbounded
+    return keras.Model(images, score, name="critic")
+
+
+def interpolation_coefficients(batch, seed_generator):
+    """alpha ~ U[0, 1], one per example, broadcast over its pixels: shape (batch, 1, 1, 1)."""
+    import keras
+
+    return keras.random.uniform((batch, 1, 1, 1), 0.0, 1.0, seed=seed_generator)
+
+
+def gradient_penalty(critic, real, fake, alpha, weight: float):
+    """lambda * mean_i (||grad_x critic(x_hat_i)|| - 1)^2 with x_hat = alpha real + (1 - alpha) fake."""
+    from keras import ops
+
+    from genlab.steps import input_gradients
+
+    mixed = alpha * real + (1.0 - alpha) * fake
+    gradients = input_gradients(lambda x: critic(x, training=True), mixed)           # (batch, 28, 28, 1)
+    norms = ops.sqrt(ops.sum(ops.square(ops.reshape(gradients, (ops.shape(gradients)[0], -1))), axis=1) + 1e-12)
+    return weight * ops.mean(ops.square(norms - 1.0)), norms
+
+
+class WGANGPTrainer(GANTrainer):
+    def build_discriminator(self):
+        return build_critic(self.image_shape)
+
+    def make_optimizer(self):
+        import keras
+
+        config = self.config
+        return keras.optimizers.Adam(learning_rate=config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+
+    @property
+    def images_per_step(self):
+        return self.config.batch_size * self.config.n_critic
+
+    def flops_per_step(self):
+        return None
+
+    def _train_step(self, real):
+        from keras import ops
+
+        from genlab.steps import minimize
+
+        config = self.config
+        batch = config.batch_size
+        critic = self.discriminator
+        for index in range(config.n_critic):                                          # unrolled: n_critic is fixed
+            real_batch = real[index * batch:(index + 1) * batch]
+            fake = ops.cast(self.generator(self._noise(batch), training=False), real.dtype)
+            alpha = interpolation_coefficients(batch, self.seed_generator)
+
+            def critic_loss():
+                real_score = ops.mean(critic(real_batch, training=True))
+                fake_score = ops.mean(critic(fake, training=True))
+                penalty, _ = gradient_penalty(critic, real_batch, fake, alpha, config.penalty_weight)
+                return fake_score - real_score + penalty, (real_score - fake_score, penalty)
+
+            d_loss, (wasserstein, penalty), d_grad_norm = minimize(critic_loss, critic.trainable_variables, self.d_optimizer)
+
+        fresh = self._noise(batch)
+
+        def generator_loss():
+            score = ops.mean(critic(self.generator(fresh, training=True), training=True))
+            return -score, score
+
+        g_loss, _, g_grad_norm = minimize(generator_loss, self.generator.trainable_variables, self.g_optimizer)
+        self._update_ema()
+        return {"d_loss": d_loss, "g_loss": g_loss, "wasserstein": wasserstein, "gradient_penalty": penalty,
+                "d_grad_norm": d_grad_norm, "g_grad_norm": g_grad_norm}
+
+
+def train(config: WGANGPConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
+    return train_adversarial(WGANGPTrainer, config, run, data_dir=data_dir, verbose=verbose, resume=resume)
+
+
+def _family():
+    from genlab.families import gan
+
+    return Family(name="wgan-gp", summary="Wasserstein GAN with gradient penalty (critic, n_critic updates per G update)",
+                  config_class=WGANGPConfig, presets=PRESETS, train=train, generate=gan.generate, kind="gan",
+                  extras={"sample": gan.command_sample, "interpolate": gan.command_interpolate})
+
+
+FAMILY = _family()
