@@ -73,3 +73,21 @@ def test_wgan_gp_records_the_wasserstein_estimate(tmp_path):
     history = run.read_history()
     assert all(np.isfinite(row["wasserstein"]) and row["gradient_penalty"] >= 0 for row in history)
     assert (run.path / "figures" / "wasserstein.png").is_file()
+
+
+def test_ema_generator_stays_close_to_the_live_generator():
+    """The averaged generator must draw images of the same brightness as the live one: averaging
+    the BatchNorm statistics along with the weights once made it draw black images."""
+    from genlab import data
+    from genlab.families.gan import GANConfig, GANTrainer
+
+    config = GANConfig(batch_size=32, ema=0.9, output="logits", beta_1=0.5)
+    trainer = GANTrainer(config, (28, 28, 1))
+    images = data.load("mnist-5k").x_train[:32].astype("float32") / 255.0
+    for _ in range(30):
+        trainer.step(images)
+    z = trainer.latent(64, np.random.default_rng(0))
+    live, averaged = trainer.generate(z, trainer.generator), trainer.generate(z, trainer.ema_generator)
+    assert averaged.mean() == pytest.approx(live.mean(), rel=0.5)
+    # and the average really is an average: it differs from the live weights
+    assert any(not np.allclose(a, b) for a, b in zip(trainer.ema_generator.get_weights(), trainer.generator.get_weights()))
