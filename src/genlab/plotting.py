@@ -141,14 +141,17 @@ def curves(history: Sequence[dict], series: Sequence[tuple[str, str]], path: str
     handles, labels = axis.get_legend_handles_labels()
     if secondary:
         right = axis.twinx()
-        for key, label in secondary:
+        # Colours after the primary series', so "D loss" and "D acc on real" are not both blue.
+        for index, (key, label) in enumerate(secondary, start=len(series)):
             if history and key in history[0]:
-                right.plot(xs, [row[key] for row in history], linestyle="--", label=label)
+                right.plot(xs, [row[key] for row in history], linestyle="--", color=f"C{index}", alpha=0.8, label=label)
         right.set_ylim(-0.02, 1.02)
         right.set_ylabel("accuracy")
         more_handles, more_labels = right.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
-    axis.legend(handles, labels, loc="best", fontsize=8)
+    # Below the axes: inside, the legend hid the curves it names.
+    axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(len(labels), 4), fontsize=8,
+                frameon=False)
     if title:
         axis.set_title(title)
     figure.tight_layout()
