@@ -189,6 +189,10 @@ def table(headers: list[str], rows: list[list[Any]], title: str | None = None) -
     """A multi-column plain-text table (numbers right-aligned)."""
     cells = [[_pretty(value) for value in row] for row in rows]
     widths = [max([len(header)] + [len(row[index]) for row in cells]) for index, header in enumerate(headers)]
+    if title:
+        # A title wider than the columns widens the last column, so every border lines up.
+        inner = sum(widths) + 3 * (len(widths) - 1)
+        widths[-1] += max(0, len(title) - inner)
     line = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
     out = []
     if title:
