@@ -353,7 +353,8 @@ def command_evaluate(run, config, args) -> None:
         return
     noisy = corrupt(clean_test, config.noise, config.noise_factor, config.clip_noisy, rng)
     values = reconstruction_metrics(predict_images(model, config, noisy), clean_test, "test")
-    run.update_metrics(values)
+    # Kept apart from the training-time test_* figures: a DAE re-evaluation draws new noise.
+    run.update_metrics({f"evaluate_{key}": value for key, value in values.items()})
     print(summary_table(list(values.items()), title=f"evaluate {run.path}"))
 
 

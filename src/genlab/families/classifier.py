@@ -141,7 +141,7 @@ def command_evaluate(run, config, args) -> None:
     model = run.load_model()
     logits = model.predict(inputs_for(config, dataset.x_test), batch_size=1024, verbose=0)
     accuracy = float(np.mean(np.argmax(logits, axis=1) == dataset.y_test))
-    run.update_metrics({"test_accuracy": accuracy})
+    run.update_metrics({"evaluate_test_accuracy": accuracy})
     print(summary_table([("test_accuracy", accuracy), ("test images", len(dataset.y_test))], title=f"evaluate {run.path}"))
 
 
