@@ -29,6 +29,7 @@ th{background:#eef1f5;text-align:center}td:first-child,th:first-child{text-align
 figure img{max-width:100%;height:auto;display:block}figcaption{font-size:12px;color:#5a6675;margin-top:4px}
 .wide img{max-width:1100px}.small img{max-width:420px}code{font-size:12px}
 details summary{cursor:pointer;color:#45556a;font-size:13px}
+.scroll{overflow-x:auto}td:first-child{white-space:nowrap}
 """
 
 
@@ -89,11 +90,12 @@ def _comparison(runs: list[Run]) -> str:
     keys = [key for key in HEADLINE if any(key in entry for entry in metrics)]
     if not keys:
         return ""
-    head = "".join(f"<th>{html.escape(key)}</th>" for key in keys)
+    # "sample_fid" -> "fid": the sample_ prefix only says where metrics.json keeps it.
+    head = "".join(f"<th>{html.escape(key.removeprefix('sample_'))}</th>" for key in keys)
     rows = "".join(f'<tr><td><a href="#run{index}">{html.escape(run.path.name)}</a></td>'
                    + "".join(f"<td>{_format(entry[key]) if key in entry else '–'}</td>" for key in keys) + "</tr>"
                    for index, (run, entry) in enumerate(zip(runs, metrics)))
-    return f"<section><h2>side by side</h2><table><tr><th>run</th>{head}</tr>{rows}</table></section>"
+    return f'<section><h2>side by side</h2><div class="scroll"><table><tr><th>run</th>{head}</tr>{rows}</table></div></section>'
 
 
 def build(run_paths: list[str | Path], out: str | Path, title: str = "genlab report") -> Path:
