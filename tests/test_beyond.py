@@ -1,13 +1,12 @@
 """The families beyond the chapter: the WGAN-GP penalty against hand-computed gradient norms,
 one interpolation coefficient per example, and conditional sampling of a chosen class."""
-import json
 
 import keras
 import numpy as np
 import pytest
 from conftest import tiny_run
 
-from genlab import api, cli
+from genlab import cli
 from genlab.families import wgan_gp
 
 

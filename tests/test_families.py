@@ -177,7 +177,7 @@ def _batch_for(model, test_images):
 
 def test_saved_models_load_with_plain_keras_safe_mode(trained, mnist5k):
     name, run = trained
-    cfg = config.load_run_config(run.path / "config.toml", families.get(name))
+    config.load_run_config(run.path / "config.toml", families.get(name))
     test_images = training.float_images(mnist5k.x_test)
     for file_name in [f for f in EXPECTED_FILES[name] if f.endswith(".keras")]:
         plain = keras.saving.load_model(run.path / file_name, safe_mode=True)

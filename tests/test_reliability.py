@@ -1,7 +1,6 @@
 """Hostile inputs and crashes: every bad file is a clear DataError, and a run killed with
 SIGKILL at random moments resumes to the same weights as an uninterrupted run."""
 import gzip
-import io as stdio
 import json
 import os
 import signal

@@ -8,7 +8,6 @@ the same loop as `gan` (checkpoints, resume, divergence guard, sample grids: one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 

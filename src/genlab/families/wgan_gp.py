@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from genlab.errors import ConfigError
 from genlab.families import Family
-from genlab.families.gan import GANConfig, GANTrainer, build_generator, train_adversarial
+from genlab.families.gan import GANConfig, GANTrainer, train_adversarial
 
 
 @dataclass
