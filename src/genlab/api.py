@@ -18,7 +18,7 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
           backend: str | None = None, verbose: int = 1, resume: str | Path | None = None,
           print_summary: bool = True) -> Run:
     """Train one family; returns the Run whose folder holds config, history, metrics, figures, model."""
-    _backend.configure(backend)
+    backend_name = _backend.configure(backend)
     from genlab import families
 
     family = families.get(family_name)
@@ -39,7 +39,7 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         run = Run.create(family.name, out=out, root=runs_root)
         _config.write_toml(run.path / "config.toml", config, family.name, preset or "default")
     _backend.seed_everything(getattr(config, "seed", 0))
-    run.update_metrics({"status": "running", "family": family.name, "backend": _backend.configure(backend)})
+    run.update_metrics({"status": "running", "family": family.name, "backend": backend_name})
     started = time.perf_counter()
     try:
         kwargs = {"data_dir": data_dir, "verbose": verbose}

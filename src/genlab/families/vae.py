@@ -189,6 +189,16 @@ def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
         z[row * len(values):(row + 1) * len(values), dim] = values
     plotting.grid(_decode(decoder, z), run.figures / "traversal.png", columns=len(values),
                   row_labels=[f"z[{dim}]" for dim in dims], title="latent traversal: -3σ … +3σ, other dims 0")
+    # Interpolation: straight lines between the posterior means of test pairs; a VAE's prior
+    # keeps the path inside the region the decoder knows, so every point looks like a digit.
+    pairs = [(first, first + 1) for first in range(1, 12, 2) if first + 1 < len(clean_test)]
+    weights = np.linspace(0.0, 1.0, 9)[:, None]                                 # (9, 1)
+    rows = [np.concatenate([clean_test[[a]], _decode(decoder, (1 - weights) * mean[a] + weights * mean[b]),
+                            clean_test[[b]]]) for a, b in pairs]                # each (11, 28, 28, 1)
+    if rows:
+        plotting.grid(np.concatenate(rows), run.figures / "interpolation.png", columns=len(weights) + 2,
+                      row_labels=[f"#{a} → #{b}" for a, b in pairs],
+                      title="interpolation between test images' means (ends: originals)")
     if config.latent_dim == 2:
         # The classic manifold: decode a grid of Gaussian quantiles.
         quantiles = norm.ppf(np.linspace(0.05, 0.95, 20))
