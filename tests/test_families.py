@@ -3,6 +3,8 @@ run per family (and per architecture for the autoencoders) on the embedded mnist
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 import tomllib
 
 import keras
@@ -272,3 +274,46 @@ def test_open_run_returns_family_and_config(trained):
     assert opened.path == run.path
     assert family.name == name
     assert isinstance(cfg, family.config_class)
+
+
+def _checkpoint(run) -> tuple[dict, dict[str, np.ndarray]]:
+    meta = json.loads((run.path / "checkpoints" / "latest.json").read_text())
+    with np.load(run.path / "checkpoints" / meta["file"], allow_pickle=False) as arrays:
+        return meta, dict(arrays)
+
+
+def test_resume_trains_further_from_the_last_checkpoint(trained, tmp_path):
+    """`genlab train NAME --resume RUN --set epochs=...` (or steps=...) picks up the weights and
+    the optimizer state where the checkpoint left them, for every family."""
+    name, finished = trained
+    run_copy = tmp_path / "run"
+    shutil.copytree(finished.path, run_copy)
+    family = families.get(name)
+    cfg = config.load_run_config(run_copy / "config.toml", family)
+    unit = "step" if family.kind == "gan" else "epoch"
+    length = getattr(cfg, unit + "s")
+    before_meta, before = _checkpoint(finished)
+    assert before_meta[unit] == length
+
+    resumed = api.train(name, resume=run_copy, overrides={unit + "s": 2 * length}, verbose=0, print_summary=False)
+    after_meta, after = _checkpoint(resumed)
+    assert after_meta[unit] == 2 * length and resumed.read_metrics()["status"] == "complete"
+    logged = [row[unit] for row in resumed.read_history()]
+    assert logged == sorted(set(logged)) and logged[-1] == 2 * length   # continued, no duplicates
+    # Adam's step counter (the first variable of every Keras optimizer) doubled: it was restored,
+    # not restarted, and the weights moved on from the checkpoint.
+    counters = [key for key in before if key.endswith("optimizer/0000")]
+    assert counters
+    for key in counters:
+        assert int(after[key]) == 2 * int(before[key]) > 0, key
+    weights = [key for key in before if "optimizer" not in key and before[key].dtype.kind == "f" and before[key].ndim >= 2]
+    assert any(not np.array_equal(before[key], after[key]) for key in weights)
+
+
+def test_resume_refuses_a_checkpoint_of_other_shapes(tmp_path):
+    """A checkpoint from a different architecture gives one clear line, not a Keras traceback."""
+    run = tiny_run("ae", tmp_path / "run", architecture="dense")
+    config_file = run.path / "config.toml"
+    config_file.write_text(config_file.read_text().replace("code_size = 32", "code_size = 16"))
+    with raises_one_line(GenlabError, r"has shape .* the model wants .*different config"):
+        api.train("ae", resume=run.path, verbose=0, print_summary=False)

@@ -56,19 +56,72 @@ def tensorboard_callbacks(run) -> list:
     return []
 
 
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every finished epoch: checkpoints/epoch-NNNN.npz (model and optimizer variables).
+
+    `--resume RUN` restarts from the last one (see `restore`). Skipped after a NaN, so a
+    checkpoint always holds finite weights.
+    """
+
+    def __init__(self, run, guard: NanGuard, elapsed_before: float = 0.0):
+        super().__init__()
+        self.run, self.guard, self.elapsed_before = run, guard, elapsed_before
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.guard.bad_at is not None:
+            return
+        from genlab import checkpoints
+
+        elapsed = self.elapsed_before + time.perf_counter() - self._started
+        checkpoints.write(self.run, f"epoch-{epoch + 1:04d}", checkpoints.state_of(_variable_groups(self.model)),
+                          {"epoch": epoch + 1, "elapsed_s": elapsed}, keep=1)
+
+
+def _variable_groups(model) -> dict[str, list]:
+    # `variables`, not `weights`: the former also holds Dropout seed-generator states.
+    return {"model": model.variables, "optimizer": model.optimizer.variables}
+
+
+def restore(run, model) -> tuple[int, float]:
+    """Load RUN's last epoch checkpoint into a compiled model: returns (epochs done, seconds spent)."""
+    from genlab import checkpoints
+    from genlab.errors import RunError
+
+    meta = checkpoints.latest(run)
+    if "epoch" not in meta:
+        raise RunError(f"{run.path}'s checkpoint is not an epoch checkpoint; resume it with its own family")
+    if not model.optimizer.built:
+        # The same call fit() makes before its first step, so the slots line up with the saved ones.
+        model.optimizer.build(model.trainable_variables)
+    with checkpoints.arrays(run, meta) as arrays:
+        checkpoints.assign(_variable_groups(model), arrays)
+    run.truncate_history(lambda row: row["epoch"] <= meta["epoch"])   # rows logged after the checkpoint
+    return int(meta["epoch"]), float(meta.get("elapsed_s", 0.0))
+
+
 def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
         validation_split: float = 0.0, shuffle: bool = True, verbose: int = 1,
-        callbacks: list | None = None) -> dict:
-    """model.fit with genlab's callbacks; returns timing figures for metrics.json."""
+        callbacks: list | None = None, resume: bool = False) -> dict:
+    """model.fit with genlab's callbacks and epoch checkpoints; returns timing figures for metrics.json.
+
+    resume=True continues from the run's last finished epoch (weights and optimizer state; the
+    shuffle order of later epochs is drawn afresh, so it is not bit-identical to an unbroken run).
+    """
+    done, elapsed_before = restore(run, model) if resume else (0, 0.0)
     history = RunHistory(run)
     guard = NanGuard()
-    all_callbacks = [history, guard] + list(callbacks or []) + tensorboard_callbacks(run)
+    all_callbacks = [history, guard, EpochCheckpoint(run, guard, elapsed_before)] + list(callbacks or []) + tensorboard_callbacks(run)
     start = time.perf_counter()
-    model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+    model.fit(x, y, initial_epoch=done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
               validation_split=validation_split, shuffle=shuffle, verbose=verbose,
               callbacks=all_callbacks)
     wall = time.perf_counter() - start
     _raise_if_diverged(run, guard)
+    return _timing(history, elapsed_before + wall)
+
+
+def _timing(history: RunHistory, wall: float) -> dict:
     seconds = history.epoch_seconds
     # The first epoch includes graph tracing; leave it out of the per-epoch figure when we can.
     steady = seconds[1:] if len(seconds) > 1 else seconds
@@ -85,17 +138,18 @@ def float_images(images_uint8: np.ndarray) -> np.ndarray:
 
 
 def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, validation_data=None,
-               verbose: int = 1) -> dict:
+               verbose: int = 1, resume: bool = False) -> dict:
     """Like `fit`, but with new training data every epoch (e.g. fresh noise for a DAE).
 
     make_epoch_data(epoch) -> (x, y). One `model.fit` call per epoch; Keras keeps the compiled
     train function between calls, so the extra cost is small.
     """
+    done, elapsed_before = restore(run, model) if resume else (0, 0.0)
     history = RunHistory(run)
     guard = NanGuard()
-    callbacks = [history, guard] + tensorboard_callbacks(run)
+    callbacks = [history, guard, EpochCheckpoint(run, guard, elapsed_before)] + tensorboard_callbacks(run)
     start = time.perf_counter()
-    for epoch in range(epochs):
+    for epoch in range(done, epochs):
         x, y = make_epoch_data(epoch)
         model.fit(x, y, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size, shuffle=True,
                   validation_data=validation_data, verbose=verbose, callbacks=callbacks)
@@ -103,8 +157,7 @@ def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, val
             break
     wall = time.perf_counter() - start
     _raise_if_diverged(run, guard)
-    steady = history.epoch_seconds[1:] if len(history.epoch_seconds) > 1 else history.epoch_seconds
-    return {"train_wall_s": wall, "seconds_per_epoch": float(np.median(steady)) if steady else 0.0}
+    return _timing(history, elapsed_before + wall)
 
 
 def _raise_if_diverged(run, guard: NanGuard) -> None:

@@ -145,7 +145,7 @@ def corrupt(clean: np.ndarray, kind: str, factor: float, clip: bool, rng) -> np.
 
 
 # ---------------------------------------------------------------------------- training
-def train(config: AutoencoderConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
+def train(config: AutoencoderConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     import keras
 
     from genlab import data, steps, training
@@ -167,7 +167,7 @@ def train(config: AutoencoderConfig, run, *, data_dir=None, verbose: int = 1) ->
     noisy_test = corrupt(clean_test, config.noise, config.noise_factor, config.clip_noisy, rng)
     target_train, target_test = model_inputs(config, clean_train), model_inputs(config, clean_test)
     validation = (model_inputs(config, noisy_test), target_test)
-    common = dict(batch_size=config.batch_size, validation_data=validation, verbose=verbose)
+    common = dict(batch_size=config.batch_size, validation_data=validation, verbose=verbose, resume=resume)
     if noisy_train is not None:
         timing = training.fit(autoencoder, run, model_inputs(config, noisy_train), target_train, epochs=config.epochs, **common)
     else:

@@ -99,7 +99,7 @@ def confusion(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.n
     return matrix
 
 
-def train(config: ClassifierConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
+def train(config: ClassifierConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     import keras
 
     from genlab import data, plotting, training
@@ -113,7 +113,7 @@ def train(config: ClassifierConfig, run, *, data_dir=None, verbose: int = 1) -> 
     model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   optimizer=make_optimizer(config.optimizer, config.learning_rate), metrics=["accuracy"])
     timing = training.fit(model, run, x_train, dataset.y_train, epochs=config.epochs, batch_size=config.batch_size,
-                          validation_split=config.validation_split, verbose=verbose)
+                          validation_split=config.validation_split, verbose=verbose, resume=resume)
     test_loss, test_accuracy = model.evaluate(x_test, dataset.y_test, batch_size=1024, verbose=0)
     run.save_model(model)
 

@@ -11,7 +11,6 @@ Here each network is updated explicitly with its own optimizer in one compiled s
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -263,13 +262,9 @@ class GANTrainer:
 
     # ---- checkpoint state (numpy arrays only: no pickle) ------------------------------
     def state(self) -> dict[str, np.ndarray]:
-        from genlab.steps import to_numpy
+        from genlab import checkpoints
 
-        arrays = {}
-        for group, variables in self._variable_groups().items():
-            for index, variable in enumerate(variables):
-                arrays[f"{group}/{index:04d}"] = np.asarray(to_numpy(variable))
-        return arrays
+        return checkpoints.state_of(self._variable_groups())
 
     def _variable_groups(self) -> dict[str, list]:
         # `variables`, not `weights`: only the former holds the Dropout layers' seed-generator
@@ -282,41 +277,30 @@ class GANTrainer:
         return groups
 
     def load_state(self, arrays) -> None:
-        for group, variables in self._variable_groups().items():
-            for index, variable in enumerate(variables):
-                key = f"{group}/{index:04d}"
-                if key not in arrays:
-                    raise RunError(f"checkpoint lacks {key}; it was written by a different config (resume with the run's own config.toml)")
-                variable.assign(arrays[key])
+        from genlab import checkpoints
+
+        checkpoints.assign(self._variable_groups(), arrays)
 
 
 # ---------------------------------------------------------------------------- checkpoints
 def save_checkpoint(run, trainer: GANTrainer, step: int, data_order, elapsed: float, keep: int = 2) -> Path:
     """checkpoints/step-NNNNNN.npz, then checkpoints/latest.json names it: complete or not at all."""
-    from genlab import io
+    from genlab import checkpoints
 
-    folder = run.checkpoints
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"step-{step:06d}.npz"
     arrays = trainer.state()
     arrays["data/permutation"] = data_order.permutation
-    with io.atomic_path(target) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-    meta = {"step": step, "file": target.name, "elapsed_s": elapsed, "data_position": data_order.position,
+    meta = {"step": step, "elapsed_s": elapsed, "data_position": data_order.position,
             "data_epoch": data_order.epoch, "rng_state": data_order.rng.bit_generator.state}
-    io.write_json(folder / "latest.json", meta)
-    for old in sorted(folder.glob("step-*.npz"))[:-keep]:
-        old.unlink(missing_ok=True)
-    return target
+    return checkpoints.write(run, f"step-{step:06d}", arrays, meta, keep=keep)
 
 
 def load_checkpoint(run, trainer: GANTrainer, data_order) -> dict:
-    latest = run.checkpoints / "latest.json"
-    if not latest.is_file():
-        raise RunError(f"{run.path} has no complete checkpoint to resume from; start a new run instead")
-    meta = json.loads(latest.read_text())
-    with np.load(run.checkpoints / meta["file"], allow_pickle=False) as arrays:
+    from genlab import checkpoints
+
+    meta = checkpoints.latest(run)
+    if "step" not in meta:
+        raise RunError(f"{run.path}'s checkpoint is not a {run.family_name} step checkpoint; resume it with its own family")
+    with checkpoints.arrays(run, meta) as arrays:
         trainer.load_state(arrays)
         data_order.permutation = arrays["data/permutation"]
     data_order.position, data_order.epoch = meta["data_position"], meta["data_epoch"]

@@ -123,7 +123,7 @@ def build(config: VAEConfig, image_shape):
 
 
 # ---------------------------------------------------------------------------- training
-def train(config: VAEConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
+def train(config: VAEConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     import keras
 
     from genlab import data, steps, training
@@ -136,7 +136,7 @@ def train(config: VAEConfig, run, *, data_dir=None, verbose: int = 1) -> dict:
                     steps_per_execution=steps.steps_per_execution(config.steps_per_execution))
     x_train, x_test = model_inputs(config, clean_train), model_inputs(config, clean_test)
     timing = training.fit(trainer, run, x_train, x_train, epochs=config.epochs, batch_size=config.batch_size,
-                          validation_data=(x_test, x_test), verbose=verbose)
+                          validation_data=(x_test, x_test), verbose=verbose, resume=resume)
     for model, name in ((deterministic, "model.keras"), (encoder, "encoder.keras"), (decoder, "decoder.keras")):
         run.save_model(model, name)
 
