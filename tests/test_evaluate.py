@@ -62,3 +62,18 @@ def test_bad_sample_files_get_one_line_errors(tmp_path, capsys, content, message
     assert cli.main(["evaluate", "--samples", str(path), "--dataset", "mnist"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("genlab: error:") and message in error and "\n" not in error
+
+
+def test_reference_rows_bracket_the_scale_and_measure_memorisation_on_unseen_images():
+    from genlab import evaluation
+    from genlab.metrics import generative as gm
+
+    reference = evaluation.real_reference("mnist")
+    rows = evaluation.reference_rows(reference)
+    real, mean_image = rows["real training images"], rows["per-pixel mean image"]
+    assert real["fid"] * 20 < mean_image["fid"]
+    assert real["recall"] > 0.8 > 0.05 > mean_image["recall"]
+    # Training images sit at distance 0 from themselves; the row reports the unseen test set's distance.
+    assert gm.nearest_neighbour_distance(reference.train_features[:100], reference.train_features) < 1e-2
+    assert real["nn_train_distance"] == pytest.approx(gm.nearest_neighbour_distance(reference.test_features, reference.train_features))
+    assert real["nn_train_distance"] > 0.1

@@ -94,8 +94,11 @@ def reference_rows(reference: RealReference) -> dict[str, dict[str, float]]:
     repeated = np.broadcast_to(mean_image, (len(reference.test_images),) + mean_image.shape).copy()
     # Tiny jitter keeps the repeated image's feature covariance from being exactly singular.
     repeated += np.random.default_rng(0).normal(0, 1e-3, repeated.shape).astype("float32")
-    return {"real training images": score(reference.train_images, reference),
-            "per-pixel mean image": score(np.clip(repeated, 0, 1), reference)}
+    real = score(reference.train_images, reference)
+    # These training images are the very ones the distance is measured to (0 by construction); the
+    # memorisation yardstick is how far unseen real images, the test set, sit from them.
+    real["nn_train_distance"] = gm.nearest_neighbour_distance(reference.test_features, reference.train_features)
+    return {"real training images": real, "per-pixel mean image": score(np.clip(repeated, 0, 1), reference)}
 
 
 TABLE_KEYS = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "class_coverage",
