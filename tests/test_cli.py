@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import cli_error
 
@@ -201,3 +202,14 @@ def test_info_with_a_conflicting_backend(capsys):
     other = "torch" if keras.backend.backend() != "torch" else "tensorflow"
     assert cli.main(["info", "--backend", other]) == 2
     assert f"keras was already imported with backend '{keras.backend.backend()}'" in cli_error(capsys)
+
+
+def test_latent_paths_run_straight_from_start_to_end_row_by_row():
+    from genlab.commands import latent_paths
+
+    starts, ends = np.array([[0.0, 2.0], [1.0, 1.0]]), np.array([[4.0, -2.0], [1.0, 3.0]])
+    path = latent_paths(starts, ends, 5)
+    assert path.shape == (10, 2) and path.dtype == np.float32
+    np.testing.assert_array_equal(path[[0, 4, 5, 9]], [starts[0], ends[0], starts[1], ends[1]])
+    np.testing.assert_allclose(path[2], [2.0, 0.0])          # the midpoint of the first row
+    np.testing.assert_allclose(path[6], [1.0, 1.5])          # a quarter of the way along the second

@@ -100,6 +100,26 @@ def restore(run, model) -> tuple[int, float]:
     return int(meta["epoch"]), float(meta.get("elapsed_s", 0.0))
 
 
+class _Session:
+    """What `fit` and `fit_epochs` share: resume, genlab's callbacks, the clock, the timing figures."""
+
+    def __init__(self, run, model, resume: bool, extra_callbacks=()):
+        self.run = run
+        self.done, self.elapsed_before = restore(run, model) if resume else (0, 0.0)
+        self.history, self.guard = RunHistory(run), NanGuard()
+        self.callbacks = ([self.history, self.guard, EpochCheckpoint(run, self.guard, self.elapsed_before)]
+                          + list(extra_callbacks) + tensorboard_callbacks(run))
+        self.started = time.perf_counter()
+
+    def finish(self) -> dict:
+        wall = self.elapsed_before + time.perf_counter() - self.started
+        _raise_if_diverged(self.run, self.guard)
+        # The first epoch includes graph tracing; leave it out of the per-epoch figure when we can.
+        seconds = self.history.epoch_seconds
+        steady = seconds[1:] if len(seconds) > 1 else seconds
+        return {"train_wall_s": wall, "seconds_per_epoch": float(np.median(steady)) if steady else 0.0}
+
+
 def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
         validation_split: float = 0.0, shuffle: bool = True, verbose: int = 1,
         callbacks: list | None = None, resume: bool = False) -> dict:
@@ -108,24 +128,10 @@ def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
     resume=True continues from the run's last finished epoch (weights and optimizer state; the
     shuffle order of later epochs is drawn afresh, so it is not bit-identical to an unbroken run).
     """
-    done, elapsed_before = restore(run, model) if resume else (0, 0.0)
-    history = RunHistory(run)
-    guard = NanGuard()
-    all_callbacks = [history, guard, EpochCheckpoint(run, guard, elapsed_before)] + list(callbacks or []) + tensorboard_callbacks(run)
-    start = time.perf_counter()
-    model.fit(x, y, initial_epoch=done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-              validation_split=validation_split, shuffle=shuffle, verbose=verbose,
-              callbacks=all_callbacks)
-    wall = time.perf_counter() - start
-    _raise_if_diverged(run, guard)
-    return _timing(history, elapsed_before + wall)
-
-
-def _timing(history: RunHistory, wall: float) -> dict:
-    seconds = history.epoch_seconds
-    # The first epoch includes graph tracing; leave it out of the per-epoch figure when we can.
-    steady = seconds[1:] if len(seconds) > 1 else seconds
-    return {"train_wall_s": wall, "seconds_per_epoch": float(np.median(steady)) if steady else 0.0}
+    session = _Session(run, model, resume, callbacks or [])
+    model.fit(x, y, initial_epoch=session.done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+              validation_split=validation_split, shuffle=shuffle, verbose=verbose, callbacks=session.callbacks)
+    return session.finish()
 
 
 def flat_images(images_uint8: np.ndarray) -> np.ndarray:
@@ -144,20 +150,14 @@ def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, val
     make_epoch_data(epoch) -> (x, y). One `model.fit` call per epoch; Keras keeps the compiled
     train function between calls, so the extra cost is small.
     """
-    done, elapsed_before = restore(run, model) if resume else (0, 0.0)
-    history = RunHistory(run)
-    guard = NanGuard()
-    callbacks = [history, guard, EpochCheckpoint(run, guard, elapsed_before)] + tensorboard_callbacks(run)
-    start = time.perf_counter()
-    for epoch in range(done, epochs):
+    session = _Session(run, model, resume)
+    for epoch in range(session.done, epochs):
         x, y = make_epoch_data(epoch)
         model.fit(x, y, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size, shuffle=True,
-                  validation_data=validation_data, verbose=verbose, callbacks=callbacks)
-        if guard.bad_at is not None:
+                  validation_data=validation_data, verbose=verbose, callbacks=session.callbacks)
+        if session.guard.bad_at is not None:
             break
-    wall = time.perf_counter() - start
-    _raise_if_diverged(run, guard)
-    return _timing(history, elapsed_before + wall)
+    return session.finish()
 
 
 def _raise_if_diverged(run, guard: NanGuard) -> None:

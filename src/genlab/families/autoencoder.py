@@ -286,6 +286,7 @@ def command_sample(run, config, args) -> None:
 
 def command_interpolate(run, config, args) -> None:
     from genlab import plotting
+    from genlab.commands import latent_paths
 
     dataset, clean_test = _test_set(run, config, args.data_dir)
     first = 1 if args.a is None else args.a
@@ -295,9 +296,8 @@ def command_interpolate(run, config, args) -> None:
             raise DataError(f"test index {index} is out of range 0..{len(clean_test) - 1}; pick two test images")
     encoder, decoder = run.load_model("encoder.keras"), run.load_model("decoder.keras")
     codes = predict_codes(encoder, config, clean_test[[first, second]])
-    weights = np.linspace(0.0, 1.0, args.steps)[:, None]
-    path_codes = (1 - weights) * codes[0] + weights * codes[1]
-    images = _image_shaped(run, np.asarray(decoder.predict(path_codes.astype("float32"), verbose=0)))
+    path_codes = latent_paths(codes[:1], codes[1:], args.steps)
+    images = _image_shaped(run, np.asarray(decoder.predict(path_codes, verbose=0)))
     strip = np.concatenate([clean_test[[first]], images, clean_test[[second]]])
     out = Path(args.out) if args.out else run.figures / f"interpolate-{first}-{second}.png"
     plotting.grid(strip, out, columns=len(strip), title=f"test #{first} → test #{second} (ends: originals)")

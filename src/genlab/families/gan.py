@@ -533,13 +533,13 @@ def command_sample(run, config, args) -> None:
 def command_interpolate(run, config, args) -> None:
     """Rows of images along straight lines between random latent points."""
     from genlab import plotting
+    from genlab.commands import latent_paths
 
     generator = run.load_model("generator.keras")
     rng = np.random.default_rng(args.seed)
     rows = 4
     ends = rng.uniform(-1, 1, (rows, 2, config.latent_dim))
-    weights = np.linspace(0.0, 1.0, args.steps)[None, :, None]
-    z = ((1 - weights) * ends[:, :1] + weights * ends[:, 1:]).reshape(-1, config.latent_dim).astype("float32")
+    z = latent_paths(ends[:, 0], ends[:, 1], args.steps)                               # (rows * steps, dim)
     # A conditional generator keeps one class per row (classes 0, 1, 2, 3).
     images = np.asarray(generator.predict(generator_inputs(generator, z, np.repeat(np.arange(rows), args.steps)), verbose=0),
                         dtype=np.float32)

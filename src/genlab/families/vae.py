@@ -173,6 +173,7 @@ def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
     from scipy.stats import norm
 
     from genlab import plotting
+    from genlab.commands import latent_paths
 
     shown = slice(1, 11)
     plotting.image_rows([("original", clean_test[shown]), ("reconstructed", restored[shown])], run.figures / "reconstructions.png")
@@ -190,13 +191,14 @@ def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
     plotting.grid(_decode(decoder, z), run.figures / "traversal.png", columns=len(values),
                   row_labels=[f"z[{dim}]" for dim in dims], title="latent traversal: -3σ … +3σ, other dims 0")
     # Interpolation: straight lines between the posterior means of test pairs; a VAE's prior
-    # keeps the path inside the region the decoder knows, so every point looks like a digit.
+    # keeps most of the path inside the region the decoder knows (a plain AE's often is not).
     pairs = [(first, first + 1) for first in range(1, 12, 2) if first + 1 < len(clean_test)]
-    weights = np.linspace(0.0, 1.0, 9)[:, None]                                 # (9, 1)
-    rows = [np.concatenate([clean_test[[a]], _decode(decoder, (1 - weights) * mean[a] + weights * mean[b]),
-                            clean_test[[b]]]) for a, b in pairs]                # each (11, 28, 28, 1)
-    if rows:
-        plotting.grid(np.concatenate(rows), run.figures / "interpolation.png", columns=len(weights) + 2,
+    steps = 9
+    if pairs:
+        starts, ends = (np.array(indices) for indices in zip(*pairs))
+        path = _decode(decoder, latent_paths(mean[starts], mean[ends], steps)).reshape((len(pairs), steps) + clean_test.shape[1:])
+        rows = np.concatenate([clean_test[starts][:, None], path, clean_test[ends][:, None]], axis=1)  # (pairs, 11, 28, 28, 1)
+        plotting.grid(rows.reshape((-1,) + clean_test.shape[1:]), run.figures / "interpolation.png", columns=steps + 2,
                       row_labels=[f"#{a} → #{b}" for a, b in pairs],
                       title="interpolation between test images' means (ends: originals)")
     if config.latent_dim == 2:
