@@ -191,7 +191,7 @@ def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
     plotting.grid(_decode(decoder, z), run.figures / "traversal.png", columns=len(values),
                   row_labels=[f"z[{dim}]" for dim in dims], title="latent traversal: -3σ … +3σ, other dims 0")
     # Interpolation: straight lines between the posterior means of test pairs; a VAE's prior
-    # keeps most of the path inside the region the decoder knows (a plain AE's often is not).
+    # keeps most of the path inside the region the decoder knows.
     pairs = [(first, first + 1) for first in range(1, 12, 2) if first + 1 < len(clean_test)]
     steps = 9
     if pairs:
