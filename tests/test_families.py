@@ -316,10 +316,17 @@ def test_resume_trains_further_from_the_last_checkpoint(trained, tmp_path):
             np.testing.assert_array_equal(ours, theirs)
 
 
-def test_resume_refuses_a_checkpoint_of_other_shapes(tmp_path):
-    """A checkpoint from a different architecture gives one clear line, not a Keras traceback."""
+def test_resume_refuses_other_settings_and_other_shapes(tmp_path):
+    """--resume may only lengthen a run: other --set keys are refused before anything is written,
+    and a checkpoint that does not fit the (hand-edited) config is one clear line, not a Keras traceback."""
     run = tiny_run("ae", tmp_path / "run", architecture="dense")
     config_file = run.path / "config.toml"
+    before = {name: (run.path / name).read_bytes() for name in ("config.toml", "metrics.json", "history.csv")}
+    with raises_one_line(ConfigError, r"--resume cannot change code_size, learning_rate \(only epochs, on_nan, steps\)"):
+        api.train("ae", resume=run.path, overrides={"code_size": 16, "learning_rate": 0.1, "epochs": 3},
+                  verbose=0, print_summary=False)
+    assert {name: (run.path / name).read_bytes() for name in before} == before
+
     config_file.write_text(config_file.read_text().replace("code_size = 32", "code_size = 16"))
     with raises_one_line(GenlabError, r"has shape .* the model wants .*different config"):
         api.train("ae", resume=run.path, verbose=0, print_summary=False)

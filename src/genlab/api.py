@@ -8,8 +8,10 @@ from typing import Any, Mapping
 
 from genlab import backend as _backend
 from genlab import config as _config
-from genlab.errors import GenlabError, RunError
+from genlab.errors import ConfigError, GenlabError, RunError
 from genlab.runs import Run, summary_table
+
+RESUME_SETTABLE = {"steps", "epochs", "on_nan"}
 
 
 def train(family_name: str, *, preset: str | None = None, config_file: str | Path | None = None,
@@ -31,7 +33,13 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
             raise RunError(f"{resume} is a '{run.family_name}' run, not '{family.name}'; resume it with genlab train {run.family_name} --resume {resume}")
         config = _config.load_run_config(run.path / "config.toml", family)
         if overrides:
-            # Only the length of training may change on resume (e.g. train further).
+            # Only the length of training (and what to do on NaN) may change on resume: the
+            # checkpoint's weights fit the run's networks, and the run folder must stay as it was
+            # when anything else is asked for, so this is checked before config.toml is rewritten.
+            changed = sorted(set(overrides) - RESUME_SETTABLE)
+            if changed:
+                raise ConfigError(f"--resume cannot change {', '.join(changed)} (only {', '.join(sorted(RESUME_SETTABLE))}); "
+                                          "start a new run with --out for other settings")
             config = _config.apply(config, overrides, "--set")
             _config.write_toml(run.path / "config.toml", config, family.name, run.read_header().get("preset", "default"))
     else:
