@@ -96,3 +96,45 @@ def seed_everything(seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
+
+
+def fast_bfloat16() -> bool:
+    """Whether the processor the backend computes on has fast bfloat16 arithmetic.
+
+    A GPU, when the backend has one, decides: compute capability 8.0 (Ampere) and later have
+    bf16 tensor cores. Otherwise the CPU: AVX512-BF16 or AMX-BF16 in /proc/cpuinfo's flags
+    (without them TensorFlow emulates bf16 and mixed precision is slower than float32).
+    """
+    capability = _gpu_compute_capability()
+    if capability is not None:
+        return capability >= (8, 0)
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[-1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:  # not Linux: no cheap way to ask, so say no (float32 is always correct)
+        pass
+    return False
+
+
+def _gpu_compute_capability() -> tuple[int, int] | None:
+    """The first GPU's compute capability for the configured backend, or None without a GPU."""
+    name = os.environ.get("KERAS_BACKEND") or "tensorflow"
+    try:
+        if name == "tensorflow" and "tensorflow" in sys.modules:
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+                return tuple(capability) if capability else None
+        elif name == "torch" and importlib.util.find_spec("torch") is not None:
+            import torch
+
+            if torch.cuda.is_available():
+                return tuple(torch.cuda.get_device_capability(0))
+    except Exception:  # a broken driver must not stop a run: fall back to the CPU's answer
+        return None
+    return None
