@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # no display on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
@@ -126,15 +127,26 @@ def gif(frames: Sequence[np.ndarray], path: str | Path, milliseconds: int = 200,
     return path
 
 
+SHORT_HISTORY = 30  # points; curves with at most this many show a marker on each
+
+
 def curves(history: Sequence[dict], series: Sequence[tuple[str, str]], path: str | Path,
            x_key: str = "epoch", title: str | None = None, ylabel: str = "loss",
            secondary: Sequence[tuple[str, str]] = ()) -> Path:
     """Training curves from history rows; `series` is [(column, label)]; `secondary` goes on a right axis."""
     figure, axis = plt.subplots(figsize=(7, 4))
     xs = [row[x_key] for row in history]
+    # A line needs two points and reads as a trend only with several: short histories (one or two
+    # epochs of a quick run) get a marker on every point, or one epoch would draw an empty frame.
+    marker = {"marker": "o", "markersize": 5} if len(history) <= SHORT_HISTORY else {}
     for key, label in series:
         if history and key in history[0]:
-            axis.plot(xs, [row[key] for row in history], label=label)
+            axis.plot(xs, [row[key] for row in history], label=label, **marker)
+    if x_key == "epoch":
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # no "epoch 1.25"
+        if xs and len(set(xs)) < 3:  # one or two epochs: half an epoch of margin, not 0.945..1.05
+            axis.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+            axis.set_xticks(sorted(set(xs)))
     axis.set_xlabel(x_key)
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3)
@@ -144,7 +156,8 @@ def curves(history: Sequence[dict], series: Sequence[tuple[str, str]], path: str
         # Colours after the primary series', so "D loss" and "D acc on real" are not both blue.
         for index, (key, label) in enumerate(secondary, start=len(series)):
             if history and key in history[0]:
-                right.plot(xs, [row[key] for row in history], linestyle="--", color=f"C{index}", alpha=0.8, label=label)
+                right.plot(xs, [row[key] for row in history], linestyle="--", color=f"C{index}", alpha=0.8, label=label,
+                           **marker)
         right.set_ylim(-0.02, 1.02)
         right.set_ylabel("accuracy")
         more_handles, more_labels = right.get_legend_handles_labels()
