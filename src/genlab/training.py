@@ -103,12 +103,22 @@ def restore(run, model) -> tuple[int, float]:
 class _Session:
     """What `fit` and `fit_epochs` share: resume, genlab's callbacks, the clock, the timing figures."""
 
-    def __init__(self, run, model, resume: bool, extra_callbacks=()):
+    def __init__(self, run, model, resume: bool, extra_callbacks=(), verbose: int = 1):
+        from genlab import progress
+
         self.run = run
         self.done, self.elapsed_before = restore(run, model) if resume else (0, 0.0)
         self.history, self.guard = RunHistory(run), NanGuard()
         self.callbacks = ([self.history, self.guard, EpochCheckpoint(run, self.guard, self.elapsed_before)]
                           + list(extra_callbacks) + tensorboard_callbacks(run))
+        # verbose > 0: one genlab bar over all epochs (Keras' own draws one per epoch and per fit
+        # call), so Keras is told verbose=0. The total is the run's configured epochs, which a
+        # one-fit-call-per-epoch loop cannot give Keras.
+        self.keras_verbose = 0
+        if verbose:
+            epochs = int(run.read_header().get("config", {}).get("epochs", self.done + 1))
+            self.callbacks.append(progress.EpochBar(run.family_name, total=epochs, initial=self.done))
+        progress.quiet_tensorflow()
         self.started = time.perf_counter()
 
     def finish(self) -> dict:
@@ -128,9 +138,9 @@ def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
     resume=True continues from the run's last finished epoch (weights and optimizer state; the
     shuffle order of later epochs is drawn afresh, so it is not bit-identical to an unbroken run).
     """
-    session = _Session(run, model, resume, callbacks or [])
+    session = _Session(run, model, resume, callbacks or [], verbose=verbose)
     model.fit(x, y, initial_epoch=session.done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-              validation_split=validation_split, shuffle=shuffle, verbose=verbose, callbacks=session.callbacks)
+              validation_split=validation_split, shuffle=shuffle, verbose=session.keras_verbose, callbacks=session.callbacks)
     return session.finish()
 
 
@@ -150,11 +160,11 @@ def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, val
     make_epoch_data(epoch) -> (x, y). One `model.fit` call per epoch; Keras keeps the compiled
     train function between calls, so the extra cost is small.
     """
-    session = _Session(run, model, resume)
+    session = _Session(run, model, resume, verbose=verbose)
     for epoch in range(session.done, epochs):
         x, y = make_epoch_data(epoch)
         model.fit(x, y, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size, shuffle=True,
-                  validation_data=validation_data, verbose=verbose, callbacks=session.callbacks)
+                  validation_data=validation_data, verbose=session.keras_verbose, callbacks=session.callbacks)
         if session.guard.bad_at is not None:
             break
     return session.finish()

@@ -1,0 +1,68 @@
+"""Console progress: one tqdm bar per program, and a quiet TensorFlow.
+
+Keras' own `verbose=1` draws a new bar for every epoch (and for every `fit` call, which a DAE
+with fresh noise makes once per epoch); `EpochBar` is one bar over the whole training instead,
+with the last losses as its postfix. `quiet_tensorflow` silences TensorFlow's Python-side
+notices (the "triggered tf.function retracing" warnings), which say nothing a student can act on.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+import keras
+
+# Shown after the bar: the losses worth watching, in this order, under short names.
+POSTFIX_KEYS = (("loss", "loss"), ("val_loss", "val"), ("accuracy", "acc"), ("val_accuracy", "val_acc"))
+
+
+def bar(total: int, description: str, initial: int = 0, unit: str = "epoch"):
+    """A tqdm bar that refreshes twice a second in a terminal and every 30 s in a log (CI, pipes)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=description, unit=unit, dynamic_ncols=True,
+                mininterval=0.5 if sys.stderr.isatty() else 30.0)
+
+
+class EpochBar(keras.callbacks.Callback):
+    """One bar over all of a program's epochs, across several `fit` calls.
+
+    `total` is the run's configured number of epochs and `initial` the epochs already done (a
+    resumed run): Keras' own `params["epochs"]` is only the current `fit` call's end, which for
+    one-call-per-epoch training (fresh DAE noise) would be 1, 2, 3...
+    """
+
+    def __init__(self, description: str, total: int, initial: int = 0):
+        super().__init__()
+        self.description, self.total, self.initial = description, total, initial
+        self._bar = None
+
+    def on_train_begin(self, logs=None):
+        if self._bar is None:
+            self._bar = bar(self.total, self.description, self.initial)
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = {short: f"{float(logs[key]):.4g}" for key, short in POSTFIX_KEYS if logs and key in logs}
+        self._bar.set_postfix(shown, refresh=False)
+        self._bar.update(1)
+
+    def on_train_end(self, logs=None):
+        # Closed when training is over (all epochs, or stopped by the NaN guard), not after each
+        # fit call of a one-call-per-epoch loop.
+        if self._bar is not None and (self._bar.n >= self.total or self.model.stop_training):
+            self._bar.close()
+            self._bar = None
+
+
+class _DropRetracingNotices(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def quiet_tensorflow() -> None:
+    """Drop TensorFlow's retracing notices from its Python logger (idempotent; other warnings stay)."""
+    if "tensorflow" not in sys.modules:
+        return
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(existing, _DropRetracingNotices) for existing in logger.filters):
+        logger.addFilter(_DropRetracingNotices())
