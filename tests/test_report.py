@@ -54,3 +54,62 @@ def test_report_images_display_in_headless_chromium(two_runs):
     shown = re.search(r'data-images-shown="(\d+)"', dom)
     assert total and shown, f"no image check in the DOM: {completed.stderr[-300:]}"
     assert int(total.group(1)) == 4 and int(shown.group(1)) == 4
+
+
+def _gan_run(folder: Path) -> Path:
+    """A GAN run as `run chapter` leaves it: fixed-noise grids, a samples figure, evaluation.json."""
+    from genlab import io
+
+    run = Run.create("gan", out=folder)
+    config.write_toml(run.path / "config.toml", get("gan").config_class(), "gan", "chapter")
+    run.update_metrics({"status": "complete", "sample_fid": 23.4, "sample_class_coverage": 0.9, "train_wall_s": 100.0})
+    images = np.random.default_rng(1).random((16, 28, 28, 1)).astype("float32")
+    (run.figures / "samples").mkdir()
+    for step in (0, 600, 1200):
+        plotting.save_png(plotting.grid_array(images, 4), run.figures / "samples" / f"step-{step:06d}.png")
+    rows = {"gan samples": {"fid": 23.4, "class_coverage": 0.9},
+            "real training images": {"fid": 0.15, "class_coverage": 1.0},
+            "per-pixel mean image": {"fid": 108.0, "class_coverage": 0.1}}
+    io.write_json(run.path / report.EVALUATION_FILE, {"count": 1000, "num_classes": 10, "rows": rows})
+    return run.path
+
+
+def test_report_reads_like_the_chapter(two_runs, tmp_path):
+    root, runs = two_runs
+    gan = _gan_run(tmp_path / "gan")
+    page = report.build([*runs, gan], tmp_path / "chapter.html").read_text()
+    # The overview states each program's headline number against its baseline...
+    assert "at a glance" in page and "per-pixel mean image 0.0" not in page  # (no baseline in the fake ae)
+    sections = page.split('<section id="run')[1:]
+    assert len(sections) == 3
+    # ...each section puts its headline table before any figure, its chapter figure first...
+    for section in sections:
+        assert section.index('class="headline"') < section.index("<figure")
+        # ...and keeps the full metric list folded away.
+        assert "<details><summary>all metrics" in section
+    for section in (sections[0], sections[2]):   # (the fake dae has no denoising.png, its chapter figure)
+        assert section.index("<figure") == section.index('<figure class="chapter">')
+    assert 'alt="reconstructions.png"' in sections[0].split("more figures")[0]
+    # The GAN's chapter figure is its last fixed-noise grid; its table has the two reference rows.
+    gan_section = sections[2]
+    assert 'alt="step-001200.png"' in gan_section.split("more figures")[0]
+    for row in ("gan samples", "real training images", "per-pixel mean image"):
+        assert f"<td>{row}</td>" in gan_section
+    assert "0.90 (9 of 10 classes)" in page
+
+
+def test_headline_compares_with_baselines():
+    lines = report.headline("dae", {"test_mse": 0.03, "noisy_mse": 0.30, "baseline_mean_mse": 0.068})
+    assert lines == [("test MSE (denoised)", "0.0300", "noisy input 0.3000, per-pixel mean image 0.0680")]
+    assert report.headline("classifier", {"test_accuracy": 0.93}) == [("test accuracy", "0.9300", "chance 0.10")]
+
+
+def test_curves_of_one_epoch_show_its_point(tmp_path):
+    from PIL import Image
+
+    path = plotting.curves([{"epoch": 1, "loss": 0.5}], [("loss", "train loss")], tmp_path / "curves.png")
+    pixels = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    plot_area = pixels[: int(pixels.shape[0] * 0.7)]          # above the legend, which sits below the axes
+    blue = np.abs(plot_area - np.array([31, 119, 180])).sum(axis=2) < 60   # matplotlib's first colour, C0
+    # A marker of size 5 covers dozens of pixels; a one-point line without markers draws none.
+    assert blue.sum() > 20
