@@ -127,7 +127,7 @@ def gif(frames: Sequence[np.ndarray], path: str | Path, milliseconds: int = 200,
     return path
 
 
-SHORT_HISTORY = 30  # points; curves with at most this many show a marker on each
+SHORT_HISTORY = 12  # points; curves with at most this many show a marker on each
 
 
 def curves(history: Sequence[dict], series: Sequence[tuple[str, str]], path: str | Path,

@@ -49,8 +49,9 @@ HEADLINE = ("test_accuracy", "test_mse", "baseline_mean_mse", "noisy_mse", "samp
             "sample_precision", "sample_recall", "sample_classifier_score", "seconds_per_epoch", "seconds_per_step",
             "train_wall_s")
 # Sample-quality columns shown for generative runs, with their headers.
-SAMPLE_COLUMNS = (("fid", "FID ↓"), ("class_coverage", "class coverage ↑"), ("precision", "precision"),
-                  ("recall", "recall"), ("classifier_score", "classifier score"), ("kid", "KID ↓"))
+# (key, header, format): FID spans 0.1 to 100+, so significant digits; the shares two decimals.
+SAMPLE_COLUMNS = (("fid", "FID ↓", ".3g"), ("class_coverage", "class coverage ↑", ".2f"), ("precision", "precision", ".2f"),
+                  ("recall", "recall", ".2f"), ("classifier_score", "classifier score", ".2f"))
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}
@@ -60,14 +61,15 @@ section{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);
 h2{font-size:18px;margin:0 0 6px}h3{font-size:14px;margin:18px 0 6px;color:#45556a}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}td,th{padding:4px 10px;border-bottom:1px solid #e4e7eb;text-align:right}
 th{background:#eef1f5;text-align:center}td:first-child,th:first-child{text-align:left}
-table.headline{font-size:15px}table.headline td.value{font-weight:600}
+table.headline{font-size:15px}table.headline td{text-align:left}table.headline td.value{font-weight:600;text-align:right}
+table.samples td{text-align:right}table.samples td:first-child{text-align:left}
 tr.reference td{color:#5a6675}
 .status-complete{color:#2a7d3f;font-weight:600}.status-failed{color:#b3261e;font-weight:600}
 .figures{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
 figure{margin:0;background:#fafbfc;border:1px solid #e4e7eb;border-radius:8px;padding:8px}
 figure img{max-width:100%;height:auto;display:block}figcaption{font-size:12px;color:#5a6675;margin-top:4px}
 figure.chapter{margin:8px 0 14px;border-color:#9db4d3}figure.chapter img{max-width:1100px}
-figure.chapter img.square{max-width:520px}
+figure.chapter img.square{max-width:760px}
 .wide img{max-width:1100px}.small img{max-width:420px}code{font-size:12px}
 details{margin-top:10px}details summary{cursor:pointer;color:#45556a;font-size:13px}
 .scroll{overflow-x:auto}td:first-child{white-space:nowrap}p.note{font-size:12px;color:#5a6675;margin:2px 0}
@@ -91,8 +93,8 @@ def _format(value) -> str:
     return html.escape(str(value))
 
 
-def _number(value, digits: int = 4) -> str:
-    return f"{value:.{digits}g}" if isinstance(value, (int, float)) else "–"
+def _number(value, spec: str = ".4g") -> str:
+    return format(value, spec) if isinstance(value, (int, float)) else "–"
 
 
 # ---------------------------------------------------------------------------- headline numbers
@@ -148,19 +150,21 @@ def _headline_table(run: Run, family: str, metrics: dict, evaluation: dict) -> s
                      + "</table>")
     rows = evaluation.get("rows")
     if rows:
-        head = "".join(f"<th>{html.escape(label)}</th>" for _, label in SAMPLE_COLUMNS)
+        head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in SAMPLE_COLUMNS)
+        # The run's samples first, then the best a model can hope for, then the average image.
+        order = [name for name in rows if name not in REFERENCE_ROWS] + [name for name in REFERENCE_ROWS if name in rows]
         body = "".join(f'<tr class="{"reference" if name in REFERENCE_ROWS else "model"}"><td>{html.escape(name)}</td>'
-                       + "".join(f"<td>{_number(values.get(key))}</td>" for key, _ in SAMPLE_COLUMNS) + "</tr>"
-                       for name, values in rows.items())
+                       + "".join(f"<td>{_number(rows[name].get(key), spec)}</td>" for key, _, spec in SAMPLE_COLUMNS) + "</tr>"
+                       for name in order)
         count = evaluation.get("count")
-        parts.append(f'<table class="headline"><tr><th>images</th>{head}</tr>{body}</table>'
+        parts.append(f'<table class="headline samples"><tr><th>images</th>{head}</tr>{body}</table>'
                      f'<p class="note">{count or "the"} samples scored by the shipped evaluator against the test set; '
                      "the real training images are the best a model can hope for, the per-pixel mean image "
                      "(one image repeated) is what a model that learnt only the average would score. "
                      "Class coverage: share of classes holding at least 1% of the samples.</p>")
     elif "sample_fid" in metrics:
-        parts.append('<table class="headline"><tr><th>images</th>' + "".join(f"<th>{html.escape(label)}</th>" for _, label in SAMPLE_COLUMNS)
-                     + "</tr><tr><td>samples</td>" + "".join(f"<td>{_number(metrics.get('sample_' + key))}</td>" for key, _ in SAMPLE_COLUMNS)
+        parts.append('<table class="headline samples"><tr><th>images</th>' + "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in SAMPLE_COLUMNS)
+                     + "</tr><tr><td>samples</td>" + "".join(f"<td>{_number(metrics.get('sample_' + key), spec)}</td>" for key, _, spec in SAMPLE_COLUMNS)
                      + "</tr></table>")
     return "".join(parts)
 
@@ -218,7 +222,13 @@ def _run_section(run: Run, index: int) -> str:
         path, caption = chosen
         # Sample grids are square: shown at a readable size, not stretched across the page.
         parts.append(_figure_html(path, caption, "chapter", "" if family in CHAPTER_FIGURES else "square"))
-    others = [path for path in _figures(run) if chosen is None or path != chosen[0]]
+    # The denoising figure already holds the reconstructions row: not shown twice.
+    shown = set()
+    if chosen is not None:
+        shown.add(chosen[0])
+        if chosen[0].name == "denoising.png":
+            shown.add(run.figures / "reconstructions.png")
+    others = [path for path in _figures(run) if path not in shown]
     strip = _last(run.figures / "strips")
     if strip is not None:
         others.append(strip)
@@ -253,8 +263,8 @@ def _overview(runs: list[Run]) -> str:
         for position, (quantity, value, against) in enumerate(lines):
             first = (f'<td rowspan="{len(lines)}"><a href="#run{index}">{html.escape(PROGRAM_NAMES.get(family, family))}</a></td>'
                      if position == 0 else "")
-            seconds = f'<td rowspan="{len(lines)}">{_number(wall, 3)}</td>' if position == 0 else ""
-            rows.append(f"<tr>{first}<td>{html.escape(quantity)}</td><td><b>{html.escape(value)}</b></td>"
+            seconds = f'<td rowspan="{len(lines)}">{_number(wall, ".0f")}</td>' if position == 0 else ""
+            rows.append(f'<tr>{first}<td>{html.escape(quantity)}</td><td class="value">{html.escape(value)}</td>'
                         f"<td>{html.escape(against)}</td>{seconds}</tr>")
     table = ('<table class="headline"><tr><th>program</th><th>headline</th><th>value</th><th>compared with</th>'
              f'<th>train s</th></tr>{"".join(rows)}</table>')
