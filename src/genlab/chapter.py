@@ -7,7 +7,6 @@ takes a couple of minutes: it is CI's smoke test, not a result.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import time
 from pathlib import Path
@@ -22,8 +21,8 @@ QUICK = {
 
 def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
                 samples: int | None = None, verbose: int = 0) -> Path:
-    from genlab import api, commands, report
-    from genlab.runs import table
+    from genlab import api, report
+    from genlab.console import table
 
     root = Path(out) if out else Path("runs") / f"chapter-{_dt.datetime.now():%Y%m%d-%H%M%S}"
     root.mkdir(parents=True, exist_ok=True)
@@ -36,10 +35,8 @@ def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=Non
         run = api.train(family, preset="chapter", overrides=overrides, out=root / family, data_dir=data_dir,
                         verbose=verbose, print_summary=False)
         if family != "classifier":
-            arguments = argparse.Namespace(run=str(run.path), samples=None, dataset=dataset, count=count, seed=0,
-                                           noise_sweep=False, no_reference=family != "gan", data_dir=data_dir,
-                                           json=None)
-            commands.evaluate(arguments)
+            evaluation = api.evaluate(run.path, count=count, reference=family == "gan", data_dir=data_dir)
+            print(evaluation.table())
         metrics = run.read_metrics()
         rows.append([family, metrics.get("test_accuracy", metrics.get("test_mse", "-")), metrics.get("sample_fid", "-"),
                      metrics.get("sample_precision", "-"), metrics.get("sample_recall", "-"), time.perf_counter() - started])

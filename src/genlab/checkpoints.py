@@ -51,7 +51,7 @@ def arrays(run, meta: dict):
 
 def state_of(groups: dict[str, list]) -> dict[str, np.ndarray]:
     """{group: [variables]} -> {"group/0000": array}: every backend's variables as numpy arrays."""
-    from genlab.steps import to_numpy
+    from genlab.backend import to_numpy
 
     return {f"{group}/{index:04d}": np.asarray(to_numpy(variable))
             for group, variables in groups.items() for index, variable in enumerate(variables)}

@@ -23,12 +23,32 @@ from genlab import io
 from genlab.errors import ConfigError
 
 
+# Keys that were renamed so one idea has one name across families (and `precision`, which
+# collided with the precision metric, took Keras' own name). A user who writes the old key is
+# told the new one; a run folder written before the rename still loads.
+RENAMED = {"code_size": "latent_dim", "precision": "dtype_policy"}
+
+
+def describe(default: Any, help: str):
+    """A config field with its default and a one-line description (shown by `genlab config`)."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 def field_names(config_class) -> list[str]:
     return [field.name for field in dataclasses.fields(config_class)]
 
 
+def help_rows(config) -> list[tuple[str, Any, str]]:
+    """(key, value, description) for every field of a config instance, in declaration order."""
+    return [(field.name, getattr(config, field.name), field.metadata.get("help", ""))
+            for field in dataclasses.fields(config)]
+
+
 def _unknown_key_error(key: str, config_class, where: str) -> ConfigError:
     valid = field_names(config_class)
+    if key in RENAMED and RENAMED[key] in valid:
+        return ConfigError(f"config key '{key}' in {where} was renamed to '{RENAMED[key]}'; "
+                           f"write {RENAMED[key]}=... instead")
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
     return ConfigError(f"unknown config key '{key}' in {where}; {hint}")
@@ -152,6 +172,9 @@ def write_toml(path: str | Path, config, family_name: str, preset: str) -> None:
 
 
 def load_run_config(path: str | Path, family) -> Any:
-    """Read a run folder's config.toml back into the family's dataclass."""
+    """Read a run folder's config.toml back into the family's dataclass (keys renamed since the
+    run was written are read under their new names)."""
     data = read_toml(path)
+    names = set(field_names(family.config_class))
+    data = {RENAMED.get(key, key) if key not in names else key: value for key, value in data.items()}
     return apply(family.config_class(), data, str(path))

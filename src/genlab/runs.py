@@ -18,7 +18,7 @@ import datetime as _dt
 import io as _stdio
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from genlab import io
 from genlab.errors import RunError
@@ -123,6 +123,11 @@ class Run:
             return [{key: _parse(value) for key, value in row.items()} for row in csv.DictReader(handle)]
 
     # ---- metrics ----------------------------------------------------------------------
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json as a dict (test metrics, timings, status): read afresh on each access."""
+        return self.read_metrics()
+
     def read_metrics(self) -> dict[str, Any]:
         path = self.path / "metrics.json"
         if not path.is_file():
@@ -161,45 +166,3 @@ def _parse(text: str):
         except (TypeError, ValueError):
             pass
     return text
-
-
-def summary_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> str:
-    """A small two-column table for the end of a run (plain text, aligned)."""
-    rows = [(str(key), _pretty(value)) for key, value in rows]
-    width = max((len(key) for key, _ in rows), default=0)
-    value_width = max((len(value) for _, value in rows), default=0)
-    if title:  # a title wider than the rows widens the value column, so every line stays aligned
-        value_width = max(value_width, len(title) - width - 3)
-    line = "+" + "-" * (width + 2) + "+" + "-" * (value_width + 2) + "+"
-    out = [line]
-    if title:
-        out = ["+" + "-" * (width + value_width + 5) + "+", f"| {title:<{width + value_width + 3}} |", line]
-    out += [f"| {key:<{width}} | {value:>{value_width}} |" for key, value in rows]
-    out.append(line)
-    return "\n".join(out)
-
-
-def _pretty(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
-    return str(value)
-
-
-def table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> str:
-    """A multi-column plain-text table (numbers right-aligned)."""
-    cells = [[_pretty(value) for value in row] for row in rows]
-    widths = [max([len(header)] + [len(row[index]) for row in cells]) for index, header in enumerate(headers)]
-    if title:
-        # A title wider than the columns widens the last column, so every border lines up.
-        inner = sum(widths) + 3 * (len(widths) - 1)
-        widths[-1] += max(0, len(title) - inner)
-    line = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
-    out = []
-    if title:
-        out += ["+" + "-" * (len(line) - 2) + "+", f"| {title:<{len(line) - 4}} |"]
-    out += [line, "| " + " | ".join(f"{header:<{width}}" for header, width in zip(headers, widths)) + " |", line]
-    for row, raw in zip(cells, rows):
-        out.append("| " + " | ".join(f"{cell:>{width}}" if isinstance(value, (int, float)) else f"{cell:<{width}}"
-                                     for cell, value, width in zip(row, raw, widths)) + " |")
-    out.append(line)
-    return "\n".join(out)
