@@ -75,7 +75,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
         elapsed = self.elapsed_before + time.perf_counter() - self._started
         checkpoints.write(self.run, f"epoch-{epoch + 1:04d}", checkpoints.state_of(_variable_groups(self.model)),
-                          {"epoch": epoch + 1, "elapsed_s": elapsed}, keep=1)
+                          {"epoch": epoch + 1, "elapsed_s": elapsed})
 
 
 def _variable_groups(model) -> dict[str, list]:

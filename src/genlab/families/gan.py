@@ -283,7 +283,7 @@ class GANTrainer:
 
 
 # ---------------------------------------------------------------------------- checkpoints
-def save_checkpoint(run, trainer: GANTrainer, step: int, data_order, elapsed: float, keep: int = 2) -> Path:
+def save_checkpoint(run, trainer: GANTrainer, step: int, data_order, elapsed: float, keep: int | None = None) -> Path:
     """checkpoints/step-NNNNNN.npz, then checkpoints/latest.json names it: complete or not at all."""
     from genlab import checkpoints
 
