@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import tomllib
 import types
 import typing
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from genlab import io
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, RunError
 
 
 # Keys that were renamed so one idea has one name across families (and `precision`, which
@@ -130,15 +131,55 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
+    """The settings of a --config FILE.toml: its [config] table (as genlab writes it) or its top-level keys."""
+    data = read_toml_document(path)
+    return _settings_table(data, path, run_file=False)
+
+
+def read_toml_document(path: str | Path, *, run_file: bool = False) -> dict[str, Any]:
+    """The whole TOML document at `path`; every way it can fail is one line naming the file and the line.
+
+    The one place genlab parses TOML: a --config file (run_file=False, a ConfigError the user fixes
+    by editing it) and a run folder's config.toml (run_file=True, a RunError: genlab wrote that
+    file, so damage there means restoring it or starting over).
+    """
     path = Path(path)
+    error_class = RunError if run_file else ConfigError
+
+    def failure(detail: str) -> Exception:
+        if run_file:
+            return RunError(f"{path} is damaged ({detail}); restore it from a copy or start a new run")
+        return ConfigError(f"config file {path} is not valid TOML ({detail}); fix its syntax")
+
     if not path.is_file():
+        if run_file:
+            raise RunError(f"{path} does not exist; pass a run folder that 'genlab train' wrote")
         raise ConfigError(f"config file {path} does not exist; check the --config path")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"config file {path} is not valid TOML ({error}); fix its syntax") from error
+        raw = path.read_bytes()
+    except OSError as error:
+        raise error_class(f"cannot read {path}: {error.strerror}; check the file's permissions") from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise failure(f"not UTF-8 text at line {line}") from error
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # tomllib says "Invalid value (at line 3, column 9)"; one parenthesis level reads better inside ours.
+        message = str(error).splitlines()[0]
+        raise failure(re.sub(r" \((at [^()]*)\)$", r" \1", message)) from error
+
+
+def _settings_table(data: dict[str, Any], path: str | Path, *, run_file: bool) -> dict[str, Any]:
     # Allow a [config] table (as genlab writes it) or top-level keys.
-    return dict(data.get("config", data))
+    table = data.get("config", data)
+    if not isinstance(table, dict):
+        if run_file:
+            raise RunError(f"{path} is damaged ('config' is not a table); restore it from a copy or start a new run")
+        raise ConfigError(f"config file {path} has 'config' = {table!r}, not a [config] table; fix it")
+    return dict(table)
 
 
 def resolve(family, preset: str | None = None, config_file: str | Path | None = None,
@@ -174,7 +215,7 @@ def write_toml(path: str | Path, config, family_name: str, preset: str) -> None:
 def load_run_config(path: str | Path, family) -> Any:
     """Read a run folder's config.toml back into the family's dataclass (keys renamed since the
     run was written are read under their new names)."""
-    data = read_toml(path)
+    data = _settings_table(read_toml_document(path, run_file=True), path, run_file=True)
     names = set(field_names(family.config_class))
     data = {RENAMED.get(key, key) if key not in names else key: value for key, value in data.items()}
     return apply(family.config_class(), data, str(path))
