@@ -16,32 +16,39 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
 import contextlib  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-# Tiny, fast settings per family (mnist-5k: 4000 training images).
-TINY: dict[str, dict[str, Any]] = {
-    "classifier": dict(dataset="mnist-5k", epochs=1, batch_size=128),
-    "ae": dict(dataset="mnist-5k", epochs=1, batch_size=256),
-    "dae": dict(dataset="mnist-5k", epochs=1, batch_size=256),
-    "vae": dict(dataset="mnist-5k", epochs=1, batch_size=256),
-    "gan": dict(dataset="mnist-5k", steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2,
-                sample_grid=16),
-    "cgan": dict(dataset="mnist-5k", steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2,
-                 sample_grid=20),
-    "wgan-gp": dict(dataset="mnist-5k", steps=6, batch_size=16, n_critic=2, sample_every=3, checkpoint_every=3,
-                    log_every=2, sample_grid=16),
-}
-
-
 def tiny_run(family: str, out: str | Path, *, preset: str = "default", **overrides):
-    """Train `family` with tiny settings into the (new) folder `out`; returns the genlab Run."""
-    from genlab import api
+    """Train `family` with its declared tiny settings (on the embedded mnist-5k) into the (new)
+    folder `out`; returns the genlab Run."""
+    from genlab import api, families
 
-    settings = dict(TINY[family])
+    settings = {"dataset": "mnist-5k", **families.get(family).tiny}
     settings.update(overrides)
     return api.train(family, preset=preset, overrides=settings, out=out, verbose=0, print_summary=False)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Every test runs offline: a connection to anything but loopback fails the test at once."""
+    import ipaddress
+    import socket
+
+    original = socket.socket.connect
+
+    def connect(self, address, *args, **kwargs):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None:
+            try:
+                loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise AssertionError(f"test tried to reach {address}: tests must not touch the network")
+        return original(self, address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @contextlib.contextmanager

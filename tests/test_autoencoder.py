@@ -3,7 +3,6 @@ figures, and the commands that act on a trained run (denoise, reconstruct, inter
 evaluate)."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -202,7 +201,8 @@ def test_reconstruct_a_wrong_shape_npy(ae_run, tmp_path, capsys):
 
 def test_interpolate(dae_run, tmp_path, capsys):
     assert cli.main(["interpolate", str(dae_run.path), "1", "2"]) == 0
-    assert (dae_run.figures / "interpolate-1-2.png").is_file()
+    # Default output beside the run's figures, never over a training figure.
+    assert (dae_run.path / "generated" / "interpolation-steps10-seed0.png").is_file()
     out = tmp_path / "strip.png"
     assert cli.main(["interpolate", str(dae_run.path), "3", "4", "--steps", "5", "--out", str(out)]) == 0
     with Image.open(out) as picture:
@@ -225,10 +225,10 @@ def test_sample_grid_and_npz(dae_run, tmp_path, capsys):
 
 def test_evaluate_own_check(dae_run, capsys):
     # The family's own test-set check (what `genlab evaluate RUN` runs before sample quality).
-    run, family, config = api.open_run(dae_run.path)
+    run = dae_run
     trained_mse = run.read_metrics()["test_mse"]
-    family.extras["evaluate"](run, config, argparse.Namespace(noise_sweep=False, data_dir=None))
-    assert "test_mse" in capsys.readouterr().out
+    result = api.evaluate(run.path, count=200, reference=False)
+    assert result.family_metrics["evaluate_test_mse"] == pytest.approx(trained_mse, rel=0.05)
     # A new noise draw on the same test set: close to the training-time figure, which is kept.
     metrics = run.read_metrics()
     assert metrics["evaluate_test_mse"] == pytest.approx(trained_mse, rel=0.05)

@@ -205,7 +205,7 @@ def test_info_with_a_conflicting_backend(capsys):
 
 
 def test_latent_paths_run_straight_from_start_to_end_row_by_row():
-    from genlab.commands import latent_paths
+    from genlab.latent import latent_paths
 
     starts, ends = np.array([[0.0, 2.0], [1.0, 1.0]]), np.array([[4.0, -2.0], [1.0, 3.0]])
     path = latent_paths(starts, ends, 5)

@@ -13,8 +13,9 @@ TINY = {"dataset": "mnist-5k", "steps": 8, "batch_size": 16, "checkpoint_every":
         "sample_every": 4, "sample_grid": 4}
 
 
-def _nan_once_at(monkeypatch, bad_step: int):
-    """Make the trainer report a NaN loss at one step (as a NaN batch would), once."""
+def _nan_at(monkeypatch, *bad_calls: int, record=None):
+    """Feed a NaN batch at these calls of the step (as a corrupt batch would). `record`, if
+    given, collects (learning rate of G, the step's first real pixel sum) at every call."""
     calls = {"count": 0}
     original_init = gan.GANTrainer.__init__
 
@@ -22,16 +23,22 @@ def _nan_once_at(monkeypatch, bad_step: int):
         original_init(self, *args, **kwargs)
         real_step = self.step
 
-        def step(real):
+        def step(real, *labels):
             calls["count"] += 1
-            if calls["count"] == bad_step:
+            if record is not None:
+                record.append((self.learning_rates()[1], float(np.sum(real))))
+            if calls["count"] in bad_calls:
                 real = np.full_like(real, np.nan)
-            return real_step(real)
+            return real_step(real, *labels)
 
         self.step = step
 
     monkeypatch.setattr(gan.GANTrainer, "__init__", patched_init)
     return calls
+
+
+def _nan_once_at(monkeypatch, bad_step: int):
+    return _nan_at(monkeypatch, bad_step)
 
 
 def test_a_nan_batch_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
@@ -57,3 +64,21 @@ def test_rollback_restores_the_checkpoint_with_half_the_learning_rate_and_finish
     steps = [row["step"] for row in run.read_history()]
     assert steps == [2, 4, 6, 8]   # the bad window was dropped and redone, no duplicates
     assert np.isfinite([row["d_loss"] for row in run.read_history()]).all()
+
+
+def test_two_rollbacks_in_a_row_halve_the_rate_again_and_draw_other_batches(tmp_path, monkeypatch):
+    """Each rollback restores the step-4 checkpoint (which holds the original learning rate and the
+    data order): the rate must still compound (1/2, then 1/4) and each retry must see other data,
+    or retries 2 and 3 would replay retry 1 exactly."""
+    record = []
+    # Call 5 is step 5 (NaN); rollback 1 resumes at step 5 = call 6 (NaN again); rollback 2 -> call 7.
+    _nan_at(monkeypatch, 5, 6, record=record)
+    run = api.train("gan", preset="chapter", overrides={**TINY, "on_nan": "rollback"}, out=tmp_path / "run",
+                    verbose=0, print_summary=False)
+    assert run.read_metrics()["rollbacks"] == 2 and run.read_metrics()["status"] == "complete"
+    original = record[0][0]
+    rates = [rate for rate, _ in record]
+    assert rates[5] == pytest.approx(original / 2) and rates[6] == pytest.approx(original / 4)
+    # Steps 5 (first try), 5 (retry 1) and 5 (retry 2) drew three different batches.
+    batches = [pixels for _, pixels in record[4:7]]
+    assert len(set(batches)) == 3

@@ -28,27 +28,6 @@ VARIANTS = {
 RUNS = [(name, extra) for name in NAMES for extra in VARIANTS.get(name, [{}])]
 RUN_IDS = [name + "".join(f"-{value}" for value in extra.values()) for name, extra in RUNS]
 
-EXPECTED_FILES = {
-    "classifier": ["model.keras"],
-    "ae": ["model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"],
-    "dae": ["model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"],
-    "gan": ["generator.keras", "discriminator.keras", "checkpoints/latest.json"],
-    "vae": ["model.keras", "encoder.keras", "decoder.keras"],
-    "cgan": ["generator.keras", "discriminator.keras", "checkpoints/latest.json"],
-    "wgan-gp": ["generator.keras", "discriminator.keras", "checkpoints/latest.json"],
-}
-EXPECTED_FIGURES = {
-    "classifier": ["confusion_matrix.png", "curves.png"],
-    "ae": ["reconstructions.png", "curves.png", "latent.png"],
-    "dae": ["reconstructions.png", "denoising.png", "curves.png", "latent.png"],
-    "gan": ["untrained.png", "losses.png", "progress.gif", "samples/step-000000.png", "samples/step-000006.png",
-            "strips/step-000003.png"],
-    "vae": ["reconstructions.png", "curves.png", "samples.png", "traversal.png", "interpolation.png", "latent.png"],
-    "cgan": ["untrained.png", "losses.png", "progress.gif", "samples/step-000000.png", "samples/step-000006.png"],
-    "wgan-gp": ["untrained.png", "losses.png", "wasserstein.png", "progress.gif", "samples/step-000006.png"],
-}
-
-
 @pytest.fixture(scope="module")
 def mnist5k():
     return data.load("mnist-5k")
@@ -69,8 +48,10 @@ def test_registry_lists_the_chapter_families():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_family_declares_its_artefacts_for_these_tests(name):
-    assert name in EXPECTED_FILES and name in EXPECTED_FIGURES
+def test_every_family_declares_its_artefacts_and_tiny_settings(name):
+    family = families.get(name)
+    assert family.files and family.figures and family.tiny
+    assert set(family.tiny) <= set(config.field_names(family.config_class))
 
 
 def test_unknown_family_names_the_closest():
@@ -138,13 +119,16 @@ def test_run_folder_contents(trained):
     assert metrics["train_wall_s"] > 0
     assert metrics["total_wall_s"] >= metrics["train_wall_s"] * 0.99
 
-    for relative in EXPECTED_FILES[name]:
+    family = families.get(name)
+    for relative in family.files:
         assert (path / relative).is_file(), relative
-    for relative in EXPECTED_FIGURES[name]:
-        figure = run.figures / relative
-        assert figure.is_file(), relative
-        with Image.open(figure) as picture:
-            assert picture.width > 20 and picture.height > 20
+    for relative in family.figures:
+        # An entry without a suffix is a folder of PNGs (e.g. the GAN's strips every sample_every steps).
+        figures = sorted((run.figures / relative).glob("*.png")) if "." not in relative else [run.figures / relative]
+        assert figures and all(figure.is_file() for figure in figures), relative
+        for figure in figures:
+            with Image.open(figure) as picture:
+                assert picture.width > 20 and picture.height > 20
     # No temporary files from the atomic writer anywhere.
     assert not [p for p in path.rglob(".*.tmp*")]
 
@@ -179,8 +163,8 @@ def _batch_for(model, test_images):
 
 def test_saved_models_load_with_plain_keras_safe_mode(trained, mnist5k):
     name, run = trained
-    test_images = training.float_images(mnist5k.x_test)
-    for file_name in [f for f in EXPECTED_FILES[name] if f.endswith(".keras")]:
+    test_images = data.to_float(mnist5k.x_test)
+    for file_name in [f for f in families.get(name).files if f.endswith(".keras")]:
         plain = keras.saving.load_model(run.path / file_name, safe_mode=True)
         ours = run.load_model(file_name)
         batch = _batch_for(plain, test_images)
@@ -197,7 +181,7 @@ def test_saved_model_is_the_evaluated_model(trained, mnist5k):
     family = families.get(name)
     cfg = config.load_run_config(run.path / "config.toml", family)
     metrics = run.read_metrics()
-    x_test = training.float_images(mnist5k.x_test)
+    x_test = data.to_float(mnist5k.x_test)
     if name == "classifier":
         model = run.load_model()
         inputs = x_test.reshape(len(x_test), -1) if cfg.architecture == "dense" else x_test
@@ -218,7 +202,7 @@ def test_saved_model_is_the_evaluated_model(trained, mnist5k):
         assert recomputed == pytest.approx(metrics["test_mse"], rel=1e-4 if cfg.noise == "none" else 0.05)
         # The autoencoder is exactly decoder(encoder(x)).
         codes = run.load_model("encoder.keras").predict(autoencoder.model_inputs(cfg, x_test[:16]), verbose=0)
-        assert codes.shape == (16, cfg.code_size)
+        assert codes.shape == (16, cfg.latent_dim)
         decoded = run.load_model("decoder.keras").predict(codes, verbose=0).reshape(16, *x_test.shape[1:])
         whole = autoencoder.predict_images(run.load_model(), cfg, x_test[:16])
         np.testing.assert_allclose(decoded, whole, atol=1e-5)
@@ -237,7 +221,7 @@ def test_saved_model_is_the_evaluated_model(trained, mnist5k):
     else:
         generator = run.load_model("generator.keras")
         discriminator = run.load_model("discriminator.keras")
-        from genlab.families.gan import generator_inputs
+        from genlab.adversarial import generator_inputs
 
         z = np.random.default_rng(0).uniform(-1, 1, (8, cfg.latent_dim)).astype("float32")
         inputs = generator_inputs(generator, z)     # [z, labels] for a conditional generator
@@ -322,11 +306,11 @@ def test_resume_refuses_other_settings_and_other_shapes(tmp_path):
     run = tiny_run("ae", tmp_path / "run", architecture="dense")
     config_file = run.path / "config.toml"
     before = {name: (run.path / name).read_bytes() for name in ("config.toml", "metrics.json", "history.csv")}
-    with raises_one_line(ConfigError, r"--resume cannot change code_size, learning_rate \(only epochs, on_nan, steps\)"):
-        api.train("ae", resume=run.path, overrides={"code_size": 16, "learning_rate": 0.1, "epochs": 3},
+    with raises_one_line(ConfigError, r"--resume cannot change latent_dim, learning_rate \(only epochs, on_nan, steps\)"):
+        api.train("ae", resume=run.path, overrides={"latent_dim": 16, "learning_rate": 0.1, "epochs": 3},
                   verbose=0, print_summary=False)
     assert {name: (run.path / name).read_bytes() for name in before} == before
 
-    config_file.write_text(config_file.read_text().replace("code_size = 32", "code_size = 16"))
+    config_file.write_text(config_file.read_text().replace("latent_dim = 32", "latent_dim = 16"))
     with raises_one_line(GenlabError, r"has shape .* the model wants .*different config"):
         api.train("ae", resume=run.path, verbose=0, print_summary=False)

@@ -13,7 +13,8 @@ from conftest import raises_one_line
 
 from genlab import io, runs
 from genlab.errors import RunError
-from genlab.runs import Run, summary_table
+from genlab.console import summary_table
+from genlab.runs import Run
 
 
 def leftovers(folder, name):

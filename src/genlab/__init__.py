@@ -1,12 +1,29 @@
 """genlab: a lab for generative image models, from a textbook chapter to honest baselines.
 
 Importing genlab does not import Keras: the backend is chosen first (genlab.backend.configure).
-The Python API mirrors the CLI:
+Every capability is a Python function (the `genlab` command calls these):
 
     import genlab
     run = genlab.train("classifier", preset="chapter")      # -> genlab.runs.Run
-    run.read_metrics()["test_accuracy"]
+    run.metrics["test_accuracy"]
+    images = genlab.sample("runs/gan-...", 16, seed=0)      # float32 16 x 28 x 28 x 1 in [0, 1]
+    genlab.evaluate("runs/gan-...").rows                    # FID, KID, precision, recall...
+    help(genlab.train)
 """
 __version__ = "0.1.0"
 
-from genlab.api import train, open_run, sample  # noqa: E402,F401
+from genlab.api import (  # noqa: E402,F401
+    DEFAULT_SEED,
+    Evaluation,
+    config_help,
+    denoise,
+    evaluate,
+    interpolate,
+    open_run,
+    reconstruct,
+    report,
+    run_chapter,
+    sample,
+    save_images,
+    train,
+)

@@ -1,59 +1,95 @@
-"""The Python API behind the CLI: train a family into a run folder, open runs, sample."""
+"""genlab's Python API: every capability as a typed function (the CLI only parses and calls these).
+
+    import genlab
+    run = genlab.train("gan", preset="chapter", overrides={"steps": 500})
+    images = genlab.sample(run.path, 16)                 # float32, 16 x 28 x 28 x 1, in [0, 1]
+    result = genlab.evaluate(run.path)                   # FID, KID, precision, recall...
+    genlab.report([run.path], "report.html")
+
+Functions that draw random numbers take `seed=`, defaulting to DEFAULT_SEED (0), so the same
+call gives the same images. Training is quiet unless asked (`verbose=1` shows progress bars).
+Bad arguments raise a genlab.errors.GenlabError subclass with a one-line message.
+"""
 from __future__ import annotations
 
+import math
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from genlab import backend as _backend
 from genlab import config as _config
-from genlab.errors import ConfigError, GenlabError, RunError
-from genlab.runs import Run, summary_table
+from genlab.errors import ConfigError, DataError, GenlabError, RunError
+from genlab.runs import Run
 
+DEFAULT_SEED = 0
 RESUME_SETTABLE = {"steps", "epochs", "on_nan"}
+MAX_SAMPLES = 1_000_000       # one call's images: 1e6 x 784 float32 is already 3 GB
+MAX_INTERPOLATION_STEPS = 1000
 
 
+# ---------------------------------------------------------------------------- checks at the edge
+def _count(value: Any, what: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer argument in [minimum, maximum], or a one-line error naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ConfigError(f"{what} must be a whole number, got {value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigError(f"{what} must be {bound}, got {value}")
+    return value
+
+
+def _seed(seed: Any) -> int:
+    return _count(seed, "seed", minimum=0, maximum=2 ** 32 - 1)
+
+
+# ---------------------------------------------------------------------------- training
 def train(family_name: str, *, preset: str | None = None, config_file: str | Path | None = None,
           overrides: Mapping[str, Any] | None = None, out: str | Path | None = None,
           runs_root: str | Path = "runs", data_dir: str | Path | None = None, seed: int | None = None,
-          backend: str | None = None, verbose: int = 1, resume: str | Path | None = None,
-          print_summary: bool = True) -> Run:
-    """Train one family; returns the Run whose folder holds config, history, metrics, figures, model."""
+          backend: str | None = None, verbose: int = 0, resume: str | Path | None = None,
+          print_summary: bool = False) -> Run:
+    """Train one family into a run folder and return the Run (`run.path`, `run.metrics`).
+
+    Config layers, later winning: the family's defaults < `preset` ("chapter" or "default")
+    < `config_file` (TOML) < `overrides` (e.g. {"steps": 500}) < `seed`. `resume=RUN`
+    continues that run from its last checkpoint (only steps/epochs/on_nan may change, and only
+    to train further). `verbose=1` shows progress bars; `print_summary=True` prints the final
+    metrics as a table.
+
+    Example: run = genlab.train("ae", preset="chapter"); run.metrics["test_mse"]
+    """
     backend_name = _backend.configure(backend)
     from genlab import families
 
     family = families.get(family_name)
     overrides = dict(overrides or {})
     if seed is not None:
-        overrides["seed"] = seed
+        overrides["seed"] = _seed(seed)
     if resume is not None:
         run = Run.open(resume)
         if run.family_name != family.name:
             raise RunError(f"{resume} is a '{run.family_name}' run, not '{family.name}'; resume it with genlab train {run.family_name} --resume {resume}")
         config = _config.load_run_config(run.path / "config.toml", family)
         if overrides:
-            # Only the length of training (and what to do on NaN) may change on resume: the
-            # checkpoint's weights fit the run's networks, and the run folder must stay as it was
-            # when anything else is asked for, so this is checked before config.toml is rewritten.
-            changed = sorted(set(overrides) - RESUME_SETTABLE)
-            if changed:
-                raise ConfigError(f"--resume cannot change {', '.join(changed)} (only {', '.join(sorted(RESUME_SETTABLE))}); "
-                                          "start a new run with --out for other settings")
-            config = _config.apply(config, overrides, "--set")
-            _config.write_toml(run.path / "config.toml", config, family.name, run.read_header().get("preset", "default"))
+            config = _resumed_config(run, family, config, overrides)
     else:
         config = _config.resolve(family, preset, config_file, overrides)
         run = Run.create(family.name, out=out, root=runs_root)
         _config.write_toml(run.path / "config.toml", config, family.name, preset or "default")
-    _backend.seed_everything(getattr(config, "seed", 0))
+    _backend.seed_everything(getattr(config, "seed", DEFAULT_SEED))
     run.update_metrics({"status": "running", "family": family.name, "backend": backend_name})
     started = time.perf_counter()
     try:
-        kwargs = {"data_dir": data_dir, "verbose": verbose}
-        if resume is not None:
-            kwargs["resume"] = True
-        metrics = family.train(config, run, **kwargs)
+        metrics = family.train(config, run, data_dir=data_dir, verbose=verbose, resume=resume is not None)
     except GenlabError as error:
         run.update_metrics({"status": "failed", "error": str(error)})
         raise
@@ -70,10 +106,34 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
     metrics["status"] = "complete"
     metrics = run.update_metrics(metrics)
     if print_summary:
+        from genlab.console import summary_table
+
         rows = [("run", str(run.path))] + [(key, value) for key, value in sorted(metrics.items())
                                            if isinstance(value, (int, float)) and not isinstance(value, bool)]
         print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
     return run
+
+
+def _resumed_config(run: Run, family, config, overrides: dict):
+    """The run's config with a longer training: checked before config.toml is rewritten, so a
+    refused resume leaves the run folder exactly as it was."""
+    from genlab import checkpoints
+
+    # Only the length of training (and what to do on NaN) may change: the checkpoint's weights
+    # fit the run's networks.
+    changed = sorted(set(overrides) - RESUME_SETTABLE)
+    if changed:
+        raise ConfigError(f"--resume cannot change {', '.join(changed)} (only {', '.join(sorted(RESUME_SETTABLE))}); "
+                          "start a new run with --out for other settings")
+    updated = _config.apply(config, overrides, "--set")
+    meta = checkpoints.latest(run)
+    for unit in ("steps", "epochs"):
+        done = meta.get(unit[:-1])
+        if unit in overrides and done is not None and getattr(updated, unit) < done:
+            raise ConfigError(f"--resume with {unit}={getattr(updated, unit)} would train less than the {done} {unit} "
+                              f"already done; ask for more than {done}")
+    _config.write_toml(run.path / "config.toml", updated, family.name, run.read_header().get("preset", "default"))
+    return updated
 
 
 def open_run(path: str | Path):
@@ -87,9 +147,244 @@ def open_run(path: str | Path):
     return run, family, config
 
 
-def sample(path: str | Path, count: int = 64, seed: int | None = None):
-    """New images from a trained generative run: float32 N x H x W x C in [0, 1]."""
+def config_help(family_name: str, preset: str | None = None) -> list[tuple[str, Any, str]]:
+    """(key, value, description) for every setting of a family under a preset (default: "default").
+
+    Example: for key, value, text in genlab.config_help("gan", "chapter"): print(key, value, text)
+    """
+    from genlab import families
+
+    family = families.get(family_name)
+    return _config.help_rows(_config.resolve(family, preset))
+
+
+# ---------------------------------------------------------------------------- using a trained run
+def _generating(path, what: str):
     run, family, config = open_run(path)
     if family.generate is None:
-        raise GenlabError(f"{path} is a {family.name} run, which does not generate images; sample from an ae, dae or gan run")
-    return family.generate(run, count, seed)
+        raise GenlabError(f"{path} is a {family.name} run, which does not generate images; {what} from an ae, dae, vae or gan run")
+    return run, family, config
+
+
+def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label: int | None = None) -> np.ndarray:
+    """New images from a trained generative run: float32 N x H x W x C in [0, 1].
+
+    `label` asks a conditional run (cgan) for one class. The same seed gives the same images.
+    Example: genlab.sample("runs/gan-20261122-101500", 16, seed=1)
+    """
+    count = _count(count, "the number of samples", maximum=MAX_SAMPLES)
+    seed = _seed(seed)
+    if label is not None:
+        label = _count(label, "the class", minimum=0)
+    opened, family, config = _generating(run, "sample")
+    return family.generate(opened, config, count, seed=seed, label=label)
+
+
+def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, between: tuple[int, int] | None = None,
+                data_dir: str | Path | None = None):
+    """Images along straight lines in latent space, as a genlab.families.ImageGrid
+    (`.images`, `.columns`, `.title`). GANs: four rows between random latent points;
+    autoencoders: between the codes of two test images (`between=(a, b)`, default (1, 2)).
+
+    Example: grid = genlab.interpolate(run_path, steps=8); grid.images.shape
+    """
+    steps = _count(steps, "steps", minimum=2, maximum=MAX_INTERPOLATION_STEPS)
+    seed = _seed(seed)
+    if between is not None:
+        between = tuple(_count(index, "a test image index", minimum=0) for index in between)
+    opened, family, config = open_run(run)
+    if family.interpolate is None:
+        raise GenlabError(f"{run} is a {family.name} run, which has no latent space to interpolate in")
+    return family.interpolate(opened, config, steps=steps, seed=seed, between=between, data_dir=data_dir)
+
+
+def input_images(run: str | Path | Run, images) -> np.ndarray:
+    """Float images N x H x W x C in [0, 1] that fit the run's networks, from an array or a
+    PNG/JPEG (any size: converted to the run's shape and MNIST polarity) or .npy file."""
+    from genlab import inputs
+
+    run = run if isinstance(run, Run) else Run.open(run)
+    image_shape = _image_shape(run)
+    if isinstance(images, (str, Path)):
+        return inputs.load_images(images, image_shape)
+    array = np.asarray(images)
+    if array.ndim == 3 and image_shape[-1] == 1 and array.shape[1:] == image_shape[:2]:
+        array = array[..., None]
+    if array.ndim != 4 or array.shape[1:] != image_shape:
+        raise DataError(f"images of shape {array.shape} do not fit this run's {image_shape}; pass N x {' x '.join(map(str, image_shape))}")
+    if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
+        raise DataError("images must be finite numbers in [0, 1]")
+    return np.clip(array.astype("float32"), 0.0, 1.0)
+
+
+def _image_shape(run: Run) -> tuple[int, int, int]:
+    shape = tuple(run.load_model("decoder.keras").output_shape[1:])
+    if len(shape) == 1:   # a dense decoder's flat output
+        side = int(round(math.sqrt(shape[0])))
+        shape = (side, side, 1)
+    return shape
+
+
+def reconstruct(run: str | Path, images) -> np.ndarray:
+    """Encode and decode images with an ae, dae or vae run: float32 N x H x W x C in [0, 1].
+    `images`: an array (N x H x W [x C], floats in [0, 1]) or a PNG/JPEG/.npy file.
+
+    Example: genlab.reconstruct("runs/ae-20261122-101500", "digit.png")
+    """
+    opened, family, config = open_run(run)
+    if family.reconstruct is None:
+        raise GenlabError(f"{run} is a {family.name} run; reconstruct needs an ae, dae or vae run")
+    return family.reconstruct(opened, config, input_images(opened, images))
+
+
+def denoise(run: str | Path, images) -> np.ndarray:
+    """Remove noise with a dae run: float32 N x H x W x C in [0, 1] (images as for reconstruct).
+
+    Example: genlab.denoise("runs/dae-20261122-101500", noisy_images)
+    """
+    opened, family, config = open_run(run)
+    if not family.denoises:
+        raise GenlabError(f"{run} is a '{family.name}' run; denoise needs a dae run (genlab train dae)")
+    return family.reconstruct(opened, config, input_images(opened, images))
+
+
+@dataclass
+class Evaluation:
+    """What `evaluate` measured. `rows`: images name -> sample-quality metrics (FID, KID,
+    precision, recall, ...), the two reference rows included when asked; `family_metrics`: the
+    family's own test-set figures (accuracy, MSE...)."""
+    title: str
+    rows: dict[str, dict[str, float]] = field(default_factory=dict)
+    family_metrics: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> str:
+        from genlab import evaluation
+        from genlab.console import summary_table
+
+        parts = []
+        if self.family_metrics:
+            parts.append(summary_table([(key, value) for key, value in self.family_metrics.items() if key != "noise_sweep"],
+                                       title=self.title))
+        if self.rows:
+            parts.append(evaluation.format_table(self.rows, self.title))
+        return "\n".join(parts)
+
+
+def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, count: int = 10000, seed: int = DEFAULT_SEED,
+             reference: bool = True, data_dir: str | Path | None = None, noise_sweep: bool = False) -> Evaluation:
+    """Score a run or a set of images with the shipped evaluator against the real test set.
+
+    `source`: a run folder (its family's own test figures, then `count` new samples' FID, KID,
+    precision/recall/density/coverage, classifier score, class coverage, nearest-training
+    distance), or images (an N x H x W [x C] array in [0, 1], or an .npz holding `images`) with
+    `dataset=` naming what to compare with. `reference=True` adds the two reference rows (real
+    training images, the per-pixel mean image). The run's metrics.json gets `sample_*` keys.
+
+    Example: genlab.evaluate("runs/gan-20261122-101500").rows["gan samples"]["fid"]
+    """
+    from genlab import evaluation
+
+    seed = _seed(seed)
+    if not isinstance(source, (str, Path)):
+        return _evaluate_images(np.asarray(source), "images", dataset or "mnist", seed, reference, data_dir)
+    path = Path(source)
+    if path.suffix == ".npz" or (path.is_file() and not (path / "config.toml").exists()):
+        return _evaluate_images(load_samples_file(path), path.name, dataset or "mnist", seed, reference, data_dir)
+    count = _count(count, "the number of samples", minimum=10, maximum=MAX_SAMPLES)
+    run, family, config = open_run(path)
+    result = Evaluation(title=f"evaluate {run.path}")
+    if family.evaluate is not None:
+        result.family_metrics = family.evaluate(run, config, data_dir=data_dir, seed=seed, noise_sweep=noise_sweep)
+    if family.generate is None or noise_sweep:
+        return result
+    dataset_name = dataset or getattr(config, "dataset", "mnist")
+    real = evaluation.real_reference(dataset_name, data_dir)
+    images = evaluation.check_images(family.generate(run, config, count, seed=seed), real.dataset.image_shape, str(run.path))
+    values = evaluation.score(images, real, seed=seed)
+    run.update_metrics({f"sample_{key}": value for key, value in values.items()} | {"evaluator_sha256": real.evaluator.sha256})
+    result.rows = {f"{family.name} samples": values}
+    if reference:
+        result.rows.update(evaluation.reference_rows(real))
+    result.title = f"evaluate {run.path} ({len(images)} samples vs the {dataset_name} test set)"
+    return result
+
+
+def _evaluate_images(images: np.ndarray, name: str, dataset: str, seed: int, reference: bool, data_dir) -> Evaluation:
+    from genlab import evaluation
+
+    real = evaluation.real_reference(dataset, data_dir)
+    images = evaluation.check_images(images, real.dataset.image_shape, name)
+    result = Evaluation(title=f"evaluate {name} against the {dataset} test set",
+                        rows={name: evaluation.score(images, real, seed=seed)})
+    if reference:
+        result.rows.update(evaluation.reference_rows(real))
+    return result
+
+
+def load_samples_file(path: str | Path) -> np.ndarray:
+    """The `images` array of an .npz of samples (as `genlab sample --npz` writes)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"samples file {path} does not exist; write one with genlab sample RUN --npz FILE")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            key = "images" if "images" in archive.files else (archive.files[0] if len(archive.files) == 1 else None)
+            if key is None:
+                raise DataError(f"{path} has arrays {archive.files} but no 'images'; save the samples under the key 'images'")
+            return archive[key]
+    except (ValueError, OSError, EOFError) as error:
+        raise DataError(f"{path} is not a readable .npz of samples ({str(error).splitlines()[0]}); save one with numpy.savez") from error
+    except Exception as error:  # zipfile.BadZipFile and friends from a damaged archive
+        raise DataError(f"{path} is not a readable .npz of samples ({type(error).__name__}); save one with numpy.savez") from error
+
+
+# ---------------------------------------------------------------------------- outputs
+MAX_GRID_IMAGES = 400   # a grid PNG of more images is unreadable (and slow to draw): the first 400 are shown
+
+
+def save_images(images: np.ndarray, png: str | Path | None = None, *, npz: str | Path | None = None,
+                title: str | None = None, columns: int | None = None, row_labels: Sequence[str] | None = None) -> list[Path]:
+    """Write images as a grid PNG (at most MAX_GRID_IMAGES shown) and/or all of them to an .npz
+    (`images`, float32 in [0, 1]); returns the paths written. Each file is written atomically."""
+    from genlab import io, plotting
+
+    written = []
+    if png is not None:
+        shown = images[:MAX_GRID_IMAGES]
+        if len(images) > len(shown):
+            title = f"{title or ''} (first {len(shown)} of {len(images)})".strip()
+        Path(png).parent.mkdir(parents=True, exist_ok=True)
+        plotting.grid(shown, png, columns=columns, title=title, row_labels=row_labels)
+        written.append(Path(png))
+    if npz is not None:
+        with io.atomic_path(npz) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, images=np.asarray(images, dtype=np.float32))
+        written.append(Path(npz))
+    return written
+
+
+def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: str = "genlab report") -> Path:
+    """One self-contained HTML page for one run or several side by side; returns its path.
+
+    Example: genlab.report(["runs/ae-1", "runs/dae-1"], "autoencoders.html")
+    """
+    from genlab import report as _report
+
+    if not runs:
+        raise GenlabError("report needs at least one run folder")
+    return _report.build(list(runs), out, title)
+
+
+def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir: str | Path | None = None,
+                dataset: str = "mnist", samples: int | None = None, verbose: int = 0) -> Path:
+    """The whole chapter: classifier, ae, dae and gan with their chapter presets, each scored,
+    and one HTML report; returns the report's path. `quick=True` uses short budgets.
+
+    Example: genlab.run_chapter(quick=True)
+    """
+    from genlab import chapter
+
+    if samples is not None:
+        samples = _count(samples, "samples", minimum=10, maximum=MAX_SAMPLES)
+    return chapter.run_chapter(out, quick, data_dir, dataset, samples, verbose)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.errors import GenlabError
-from genlab.runs import table
+from genlab.console import table
 
 
 def find_reference(explicit: str | None) -> Path:
@@ -53,19 +53,19 @@ def run_reference(reference: Path, recipe: str, data_folder: Path, extra: list[s
 
 
 def bench_gan(args) -> dict:
-    from genlab import data, training
-    from genlab.families.gan import PRESETS, GANConfig, GANTrainer, step_flops
+    from genlab import data
+    from genlab.families.gan import CHAPTER, GANConfig, GANTrainer, step_flops
 
     steps = args.steps or 60
     folder = mnist_folder(args.data_dir)
     reference = run_reference(find_reference(args.reference), "gan", folder, ["--steps", str(steps + 3)])
     dataset = data.load("mnist", folder)
-    images = training.float_images(dataset.x_train)
+    images = data.to_float(dataset.x_train)
     flops = step_flops(32, 128)
     rows, results = [], {"reference_seconds_per_step": reference["seconds_per_step"]}
     rows.append(["reference (textbook loop)", reference["seconds_per_step"], flops / reference["seconds_per_step"] / 1e9, 1.0])
     for label, precision in (("genlab chapter (float32)", "float32"), ("genlab chapter (mixed_bfloat16)", "mixed_bfloat16")):
-        config = GANConfig(**{**PRESETS["chapter"], "precision": precision})
+        config = GANConfig(**{**CHAPTER, "dtype_policy": precision})
         trainer = GANTrainer(config, dataset.image_shape)
         seconds = _time_steps(trainer, images, steps)
         key = "float32" if precision == "float32" else "bf16"

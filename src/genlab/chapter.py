@@ -11,9 +11,7 @@ the GAN in mixed bfloat16 where the processor computes bf16 fast. See `quick_bud
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import io as _stdio
 import math
 import time
 from pathlib import Path
@@ -41,7 +39,7 @@ GAN_QUICK = {"steps": 1200, "batch_size": 32, "sample_every": 200, "checkpoint_e
 SAMPLES_SHOWN = 50   # the GAN's chapter figure: this many samples, 5 rows of 10
 
 
-def quick_budgets(train_images: int, bf16: bool, dtype_key: str = "precision") -> dict[str, dict]:
+def quick_budgets(train_images: int, bf16: bool) -> dict[str, dict]:
     """Per program, the --quick overrides of the chapter preset for a training set of `train_images`."""
     classifier_train = int(train_images * 0.8)   # the chapter preset's validation_split is 0.2
     autoencoder_epochs = min(50, max(1, math.ceil(AUTOENCODER_IMAGES / train_images)))
@@ -49,22 +47,14 @@ def quick_budgets(train_images: int, bf16: bool, dtype_key: str = "precision") -
         "classifier": {"epochs": max(2, math.ceil(CLASSIFIER_IMAGES / classifier_train))},
         "ae": {"epochs": autoencoder_epochs},
         "dae": {"epochs": autoencoder_epochs},
-        "gan": {**GAN_QUICK, dtype_key: "mixed_bfloat16" if bf16 else "float32"},
+        "gan": {**GAN_QUICK, "dtype_policy": "mixed_bfloat16" if bf16 else "float32"},
     }
-
-
-def _dtype_key() -> str:
-    """The GAN config's name for its dtype policy ("precision" before it became "dtype_policy")."""
-    from genlab.families import get
-
-    fields = get("gan").config_class.__dataclass_fields__
-    return "dtype_policy" if "dtype_policy" in fields else "precision"
 
 
 def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
                 samples: int | None = None, verbose: int = 1) -> Path:
     from genlab import api, backend, data, progress, report
-    from genlab.runs import table
+    from genlab.console import table
 
     backend.configure(None)
     progress.quiet_tensorflow()
@@ -74,7 +64,7 @@ def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=Non
     # and the budgets follow the data actually present.
     present = data.load(dataset, data_dir)
     train_images = len(present.x_train)
-    budgets = quick_budgets(train_images, backend.fast_bfloat16(), _dtype_key()) if quick else {}
+    budgets = quick_budgets(train_images, backend.fast_bfloat16()) if quick else {}
     count = samples or (1000 if quick else 10000)
     print(f"genlab: the chapter{' (quick)' if quick else ''} on {present.name} ({train_images} training images) -> {root}",
           flush=True)
@@ -113,17 +103,7 @@ def evaluate_samples(run_path: Path, count: int, data_dir=None) -> dict:
     from genlab import api, io
     from genlab.report import EVALUATION_FILE
 
-    if hasattr(api, "evaluate"):
-        rows = api.evaluate(run_path, count=count, seed=0, reference=True, data_dir=data_dir).rows
-    else:   # before api.evaluate: the CLI's evaluate, its printed tables kept off the console
-        import argparse
-
-        from genlab import commands
-
-        arguments = argparse.Namespace(run=str(run_path), samples=None, dataset=None, count=count, seed=0,
-                                       noise_sweep=False, no_reference=False, data_dir=data_dir, json=None)
-        with contextlib.redirect_stdout(_stdio.StringIO()):
-            rows = commands.evaluate(arguments)
+    rows = api.evaluate(run_path, count=count, seed=0, reference=True, data_dir=data_dir).rows
     result = {"count": count, "rows": rows, "num_classes": _reference(run_path, data_dir).dataset.num_classes}
     io.write_json(Path(run_path) / EVALUATION_FILE, result)
     return result

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from pathlib import Path
+
+import numpy as np
 
 from genlab import __version__
 from genlab.errors import GenlabError
@@ -34,12 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model family into a run folder",
-                                description="Train a model family. Config layers: defaults < --preset < --config < --set.")
+                                description="Train a model family. Config layers: defaults < --preset < --config < --set. "
+                                            "Every key, its value and what it does: genlab config FAMILY [--preset P].")
     train.add_argument("family", help=f"model family ({_family_help()})")
     train.add_argument("--preset", default=None, help="'chapter' (the textbook exactly) or 'default' (genlab's recipe)")
     train.add_argument("--config", dest="config_file", default=None, help="TOML file of config keys")
     train.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                       help="override one config key (repeatable), e.g. --set epochs=5")
+                       help="override one config key (repeatable), e.g. --set epochs=5; keys: genlab config FAMILY")
     train.add_argument("--out", default=None, help="run folder (default: runs/<family>-<time>)")
     train.add_argument("--runs-dir", default="runs", help="parent folder of new runs (default: runs)")
     train.add_argument("--data-dir", default=None, help="folder holding the dataset (default: $GENLAB_DATA_DIR, caches)")
@@ -50,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="GANs: on a NaN/Inf loss stop (default) or roll back to the last checkpoint with half the learning rate")
     _add_backend(train)
 
+    config = commands.add_parser("config", help="every config key of a family with its value and a description",
+                                 description="Print every config key of FAMILY under a preset, with a one-line description.")
+    config.add_argument("family", help=f"model family ({_family_help()})")
+    config.add_argument("--preset", default=None, help="'chapter' or 'default' (default: default)")
+
     datasets = commands.add_parser("datasets", help="list datasets, where they were found, sizes and checksums")
     datasets.add_argument("--data-dir", default=None)
 
@@ -59,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="new images from a trained generative run")
     sample.add_argument("run")
     sample.add_argument("-n", "--count", type=int, default=64)
-    sample.add_argument("--out", default=None, help="grid PNG (default: RUN/figures/samples.png)")
+    sample.add_argument("--out", default=None, help="grid PNG (default: RUN/generated/samples-N-seedS.png; "
+                                                    "at most 400 images are drawn, --npz holds them all)")
     sample.add_argument("--npz", default=None, help="also save the images (float32 in [0, 1]) to this .npz")
-    sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0, the same images each time)")
     sample.add_argument("--class", dest="class_label", type=int, default=None, help="conditional runs (cgan): this class only")
     _add_backend(sample)
 
@@ -70,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("a", nargs="?", type=int, default=None, help="test-set index of the first image (autoencoders)")
     interpolate.add_argument("b", nargs="?", type=int, default=None, help="test-set index of the second image (autoencoders)")
     interpolate.add_argument("--steps", type=int, default=10)
-    interpolate.add_argument("--seed", type=int, default=None)
-    interpolate.add_argument("--out", default=None)
+    interpolate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    interpolate.add_argument("--out", default=None, help="PNG (default: RUN/generated/interpolation-...png)")
     interpolate.add_argument("--data-dir", default=None)
     _add_backend(interpolate)
 
@@ -80,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text)
         command.add_argument("run")
         command.add_argument("input")
-        command.add_argument("--out", default=None, help="output PNG (default: <input>-<command>.png)")
+        command.add_argument("--out", default=None, help="output PNG (default: <input>-<command>ed.png)")
         _add_backend(command)
 
     evaluate = commands.add_parser(
@@ -90,9 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "nearest-training-neighbour distance, beside two reference rows.")
     evaluate.add_argument("run", nargs="?", default=None, help="run folder (or use --samples)")
     evaluate.add_argument("--samples", default=None, help=".npz with an 'images' array (N x 28 x 28 [x 1], floats in [0, 1])")
-    evaluate.add_argument("--dataset", default="mnist", help="with --samples: the dataset to compare with (default: mnist)")
+    evaluate.add_argument("--dataset", default=None, help="the dataset to compare with (default: the run's; with --samples: mnist)")
     evaluate.add_argument("-n", "--count", type=int, default=10000, help="samples to draw from a run (default: 10000)")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     evaluate.add_argument("--noise-sweep", action="store_true", help="autoencoders: metrics over noise factors 0.1..0.8")
     evaluate.add_argument("--no-reference", action="store_true", help="leave out the two reference rows")
     evaluate.add_argument("--json", default=None, help="also write the table's rows to this JSON file")
@@ -133,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_command(args) -> int:
     from genlab import backend
+    from genlab.console import setup_logging, summary_table, table
 
+    setup_logging(verbose=not getattr(args, "quiet", False))
     if args.command == "train":
         from genlab import api, config
 
@@ -142,11 +154,17 @@ def _run_command(args) -> int:
             sets["on_nan"] = args.on_nan
         api.train(args.family, preset=args.preset, config_file=args.config_file, overrides=sets,
                   out=args.out, runs_root=args.runs_dir, data_dir=args.data_dir, seed=args.seed, backend=args.backend,
-                  verbose=0 if args.quiet else _verbosity(), resume=args.resume)
+                  verbose=0 if args.quiet else _verbosity(), resume=args.resume, print_summary=True)
+        return 0
+    if args.command == "config":
+        from genlab import api
+
+        rows = api.config_help(args.family, args.preset)
+        print(table(["key", "value", "what it does"], [[key, repr(value), text] for key, value, text in rows],
+                    title=f"genlab train {args.family} --preset {args.preset or 'default'}: change a key with --set KEY=VALUE"))
         return 0
     if args.command == "datasets":
         from genlab import data
-        from genlab.runs import table
 
         entries = data.describe(args.data_dir)
         print(table(["dataset", "where", "train", "test", "checksums"],
@@ -154,34 +172,25 @@ def _run_command(args) -> int:
         return 0
     if args.command == "info":
         backend.configure(args.backend)
-        from genlab.runs import summary_table
-
         print(summary_table(list(backend.info().items()), title="genlab info"))
-        return 0
-    if args.command == "evaluate":
-        backend.configure(args.backend)
-        from genlab import commands
-
-        commands.evaluate(args)
         return 0
     if args.command == "evaluator":
         backend.configure(None)
         from genlab import evaluator
-        from genlab.runs import summary_table
 
         entry = evaluator.train(args.dataset, args.epochs, args.data_dir) if args.action == "train" else evaluator._registry()
         print(summary_table(sorted((str(key), str(value)) for key, value in entry.items()), title="evaluator"))
         return 0
     if args.command == "report":
-        from genlab import report
+        from genlab import api
 
-        print(f"wrote {report.build(args.runs, args.out, args.title)}")
+        print(f"wrote {api.report(args.runs, args.out, args.title)}")
         return 0
     if args.command == "run":
         backend.configure(args.backend)
-        from genlab import chapter
+        from genlab import api
 
-        chapter.run_chapter(args.out, args.quick, args.data_dir, args.dataset, args.samples)
+        api.run_chapter(args.out, quick=args.quick, data_dir=args.data_dir, dataset=args.dataset, samples=args.samples)
         return 0
     if args.command == "bench":
         backend.configure(args.backend)
@@ -189,17 +198,51 @@ def _run_command(args) -> int:
 
         bench.main(args)
         return 0
-    # The remaining commands act on an existing run folder, dispatched to its family.
     backend.configure(getattr(args, "backend", None))
     from genlab import api
 
-    run, family, config = api.open_run(args.run)
-    action = family.extras.get(args.command)
-    if action is None:
-        raise GenlabError(f"'genlab {args.command}' does not apply to a {family.name} run ({run.path}); "
-                          f"it supports: {', '.join(sorted(family.extras)) or 'nothing beyond evaluate'}")
-    action(run, config, args)
-    return 0
+    if args.command == "evaluate":
+        if args.samples is None and args.run is None:
+            raise GenlabError("evaluate needs a RUN folder or --samples FILE.npz; see genlab evaluate --help")
+        result = api.evaluate(args.samples or args.run, dataset=args.dataset, count=args.count, seed=args.seed,
+                              reference=not args.no_reference, data_dir=args.data_dir, noise_sweep=args.noise_sweep)
+        print(result.table())
+        if "noise_sweep" in result.family_metrics:
+            print(table(["noise", "factor", "input PSNR dB", "output PSNR dB", "output MSE", "output SSIM"],
+                        [[row["noise"], row["noise_factor"], row["input_psnr_db"], row["output_psnr_db"], row["output_mse"],
+                          row["output_ssim"]] for row in result.family_metrics["noise_sweep"]], title=f"noise sweep ({args.run})"))
+        if args.json:
+            from genlab import io
+
+            io.write_json(args.json, result.rows or result.family_metrics)
+        return 0
+    if args.command == "sample":
+        images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label)
+        what = f"class {args.class_label}" if args.class_label is not None else "samples"
+        out = args.out or Path(args.run) / "generated" / (f"{what.replace(' ', '-')}-n{args.count}-seed{args.seed}.png")
+        written = api.save_images(images, out, npz=args.npz, title=f"{args.count} {what} from {Path(args.run).name}")
+        print("wrote " + " and ".join(str(path) for path in written) + f" ({len(images)} images)")
+        return 0
+    if args.command == "interpolate":
+        between = None if args.a is None and args.b is None else (1 if args.a is None else args.a, 2 if args.b is None else args.b)
+        grid = api.interpolate(args.run, steps=args.steps, seed=args.seed, between=between, data_dir=args.data_dir)
+        out = args.out or Path(args.run) / "generated" / f"interpolation-steps{args.steps}-seed{args.seed}.png"
+        api.save_images(grid.images, out, title=grid.title, columns=grid.columns, row_labels=grid.row_labels)
+        print(f"wrote {out}")
+        return 0
+    if args.command in ("reconstruct", "denoise"):
+        from genlab import plotting
+
+        function = api.reconstruct if args.command == "reconstruct" else api.denoise
+        originals = api.input_images(args.run, args.input)
+        outputs = function(args.run, originals)
+        label = "reconstructed" if args.command == "reconstruct" else "denoised"
+        side_by_side = np.concatenate([np.concatenate([image, output], axis=1) for image, output in zip(originals, outputs)], axis=0)
+        out = Path(args.out) if args.out else Path(args.input).with_name(Path(args.input).stem + f"-{label}.png")
+        plotting.save_png(plotting.grid_array(side_by_side[None], columns=1, pad=0), out, scale=4)
+        print(f"wrote {out} (left: input, right: {label}; {len(outputs)} image(s))")
+        return 0
+    raise GenlabError(f"unknown command '{args.command}'; see genlab --help")
 
 
 def _verbosity() -> int:

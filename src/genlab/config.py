@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import tomllib
 import types
 import typing
@@ -20,15 +21,35 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from genlab import io
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, RunError
+
+
+# Keys that were renamed so one idea has one name across families (and `precision`, which
+# collided with the precision metric, took Keras' own name). A user who writes the old key is
+# told the new one; a run folder written before the rename still loads.
+RENAMED = {"code_size": "latent_dim", "precision": "dtype_policy"}
+
+
+def describe(default: Any, help: str):
+    """A config field with its default and a one-line description (shown by `genlab config`)."""
+    return dataclasses.field(default=default, metadata={"help": help})
 
 
 def field_names(config_class) -> list[str]:
     return [field.name for field in dataclasses.fields(config_class)]
 
 
+def help_rows(config) -> list[tuple[str, Any, str]]:
+    """(key, value, description) for every field of a config instance, in declaration order."""
+    return [(field.name, getattr(config, field.name), field.metadata.get("help", ""))
+            for field in dataclasses.fields(config)]
+
+
 def _unknown_key_error(key: str, config_class, where: str) -> ConfigError:
     valid = field_names(config_class)
+    if key in RENAMED and RENAMED[key] in valid:
+        return ConfigError(f"config key '{key}' in {where} was renamed to '{RENAMED[key]}'; "
+                           f"write {RENAMED[key]}=... instead")
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(valid)}"
     return ConfigError(f"unknown config key '{key}' in {where}; {hint}")
@@ -110,15 +131,55 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
+    """The settings of a --config FILE.toml: its [config] table (as genlab writes it) or its top-level keys."""
+    data = read_toml_document(path)
+    return _settings_table(data, path, run_file=False)
+
+
+def read_toml_document(path: str | Path, *, run_file: bool = False) -> dict[str, Any]:
+    """The whole TOML document at `path`; every way it can fail is one line naming the file and the line.
+
+    The one place genlab parses TOML: a --config file (run_file=False, a ConfigError the user fixes
+    by editing it) and a run folder's config.toml (run_file=True, a RunError: genlab wrote that
+    file, so damage there means restoring it or starting over).
+    """
     path = Path(path)
+    error_class = RunError if run_file else ConfigError
+
+    def failure(detail: str) -> Exception:
+        if run_file:
+            return RunError(f"{path} is damaged ({detail}); restore it from a copy or start a new run")
+        return ConfigError(f"config file {path} is not valid TOML ({detail}); fix its syntax")
+
     if not path.is_file():
+        if run_file:
+            raise RunError(f"{path} does not exist; pass a run folder that 'genlab train' wrote")
         raise ConfigError(f"config file {path} does not exist; check the --config path")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"config file {path} is not valid TOML ({error}); fix its syntax") from error
+        raw = path.read_bytes()
+    except OSError as error:
+        raise error_class(f"cannot read {path}: {error.strerror}; check the file's permissions") from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise failure(f"not UTF-8 text at line {line}") from error
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # tomllib says "Invalid value (at line 3, column 9)"; one parenthesis level reads better inside ours.
+        message = str(error).splitlines()[0]
+        raise failure(re.sub(r" \((at [^()]*)\)$", r" \1", message)) from error
+
+
+def _settings_table(data: dict[str, Any], path: str | Path, *, run_file: bool) -> dict[str, Any]:
     # Allow a [config] table (as genlab writes it) or top-level keys.
-    return dict(data.get("config", data))
+    table = data.get("config", data)
+    if not isinstance(table, dict):
+        if run_file:
+            raise RunError(f"{path} is damaged ('config' is not a table); restore it from a copy or start a new run")
+        raise ConfigError(f"config file {path} has 'config' = {table!r}, not a [config] table; fix it")
+    return dict(table)
 
 
 def resolve(family, preset: str | None = None, config_file: str | Path | None = None,
@@ -152,6 +213,9 @@ def write_toml(path: str | Path, config, family_name: str, preset: str) -> None:
 
 
 def load_run_config(path: str | Path, family) -> Any:
-    """Read a run folder's config.toml back into the family's dataclass."""
-    data = read_toml(path)
+    """Read a run folder's config.toml back into the family's dataclass (keys renamed since the
+    run was written are read under their new names)."""
+    data = _settings_table(read_toml_document(path, run_file=True), path, run_file=True)
+    names = set(field_names(family.config_class))
+    data = {RENAMED.get(key, key) if key not in names else key: value for key, value in data.items()}
     return apply(family.config_class(), data, str(path))

@@ -32,8 +32,8 @@ class RealReference:
         self.dataset = data.load(dataset_name, data_dir)
         rng = np.random.default_rng(0)
         train_subset = rng.choice(len(self.dataset.x_train), min(TRAIN_REFERENCE, len(self.dataset.x_train)), replace=False)
-        self.train_images = self.dataset.x_train[np.sort(train_subset)].astype("float32") / 255.0
-        self.test_images = self.dataset.x_test.astype("float32") / 255.0
+        self.train_images = data.to_float(self.dataset.x_train[np.sort(train_subset)])
+        self.test_images = data.to_float(self.dataset.x_test)
         self.test_features, self.test_probabilities = self.evaluator.embed(self.test_images)
         self.train_features, _ = self.evaluator.embed(self.train_images)
         self.test_statistics = gm.statistics(self.test_features)
@@ -90,7 +90,9 @@ def score(images: np.ndarray, reference: RealReference, seed: int = 0) -> dict[s
 
 def reference_rows(reference: RealReference) -> dict[str, dict[str, float]]:
     """The floor (real training images vs the test set) and the ceiling (the per-pixel mean)."""
-    mean_image = reference.dataset.x_train.astype("float32").mean(axis=0) / 255.0
+    from genlab import data
+
+    mean_image = data.to_float(reference.dataset.x_train).mean(axis=0)
     repeated = np.broadcast_to(mean_image, (len(reference.test_images),) + mean_image.shape).copy()
     # Tiny jitter keeps the repeated image's feature covariance from being exactly singular.
     repeated += np.random.default_rng(0).normal(0, 1e-3, repeated.shape).astype("float32")
@@ -105,10 +107,9 @@ TABLE_KEYS = ("fid", "kid", "precision", "recall", "density", "coverage", "class
               "class_kl_uniform", "nn_train_distance")
 
 
-def print_table(rows: dict[str, dict[str, float]], title: str) -> str:
-    from genlab.runs import table
+def format_table(rows: dict[str, dict[str, float]], title: str) -> str:
+    """The sample-quality table: one row per set of images, the metrics as columns."""
+    from genlab.console import table
 
-    text = table(["images", "FID", "KID", "prec", "recall", "density", "cover", "CS", "classes", "KL(unif)", "NN dist"],
+    return table(["images", "FID", "KID", "prec", "recall", "density", "cover", "CS", "classes", "KL(unif)", "NN dist"],
                  [[name] + [values[key] for key in TABLE_KEYS] for name, values in rows.items()], title=title)
-    print(text)
-    return text

@@ -124,7 +124,7 @@ def train(dataset_name: str, epochs: int = 8, data_dir=None, seed: int = 0, verb
 
     seed_everything(seed)
     dataset = data.load(dataset_name, data_dir, download=False)
-    x_train, x_test = dataset.x_train.astype("float32") / 255.0, dataset.x_test.astype("float32") / 255.0
+    x_train, x_test = data.to_float(dataset.x_train), data.to_float(dataset.x_test)
     model = build(dataset.image_shape, dataset.num_classes)
     schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=epochs * (len(x_train) // 128))
     model.compile(optimizer=keras.optimizers.Adam(schedule),

@@ -10,6 +10,10 @@
         logs/            TensorBoard event files
 
 Every file is written atomically (genlab.io), so a crash never leaves a half-written artefact.
+A file damaged some other way (a disk error, a hand edit) is one RunError naming it when it is
+needed, never a traceback, and genlab never writes over it: config.toml when the run is opened,
+metrics.json when it is read or updated, history.csv only when training appends to it (so
+`genlab sample` and `evaluate` still work on a run whose training log is damaged).
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import datetime as _dt
 import io as _stdio
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from genlab import io
 from genlab.errors import RunError
@@ -28,7 +32,8 @@ class Run:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._history_fields: list[str] | None = None
-        self._history_rows: list[dict[str, Any]] = []
+        # None until first needed: history.csv is read only by what appends to it (training, resume).
+        self._history_rows: list[dict[str, Any]] | None = None
 
     # ---- creation and opening -------------------------------------------------------
     @classmethod
@@ -55,11 +60,7 @@ class Run:
         path = Path(path)
         if not (path / "config.toml").is_file():
             raise RunError(f"{path} is not a genlab run folder (no config.toml); pass the folder a 'genlab train' run wrote")
-        run = cls(path)
-        run._history_rows = run.read_history()
-        if run._history_rows:
-            run._history_fields = list(run._history_rows[0])
-        return run
+        return cls(path)
 
     # ---- paths ------------------------------------------------------------------------
     @property
@@ -83,17 +84,29 @@ class Run:
 
     # ---- config -----------------------------------------------------------------------
     def read_header(self) -> dict[str, Any]:
-        import tomllib
+        """config.toml as a dict (family, preset, [config]); a damaged file is one RunError naming it and the line."""
+        from genlab import config
 
-        return tomllib.loads((self.path / "config.toml").read_text(encoding="utf-8"))
+        return config.read_toml_document(self.path / "config.toml", run_file=True)
 
     @property
     def family_name(self) -> str:
-        return self.read_header()["family"]
+        family = self.read_header().get("family")
+        if not isinstance(family, str):
+            raise RunError(f"{self.path / 'config.toml'} is damaged (it names no family); restore it from a copy or start a new run")
+        return family
 
     # ---- history ----------------------------------------------------------------------
+    def _load_history(self) -> list[dict[str, Any]]:
+        if self._history_rows is None:
+            self._history_rows = self.read_history()
+            if self._history_rows:
+                self._history_fields = list(self._history_rows[0])
+        return self._history_rows
+
     def log(self, row: dict[str, Any]) -> None:
         """Append one row to history.csv (rewritten atomically: it is small)."""
+        self._load_history()
         if self._history_fields is None:
             self._history_fields = list(row)
         for key in row:
@@ -104,7 +117,7 @@ class Run:
 
     def truncate_history(self, keep: callable) -> None:
         """Keep only rows for which keep(row) is true (used by resume)."""
-        self._history_rows = [row for row in self._history_rows if keep(row)]
+        self._history_rows = [row for row in self._load_history() if keep(row)]
         self._write_history()
 
     def _write_history(self) -> None:
@@ -116,18 +129,53 @@ class Run:
         io.write_text(self.path / "history.csv", buffer.getvalue())
 
     def read_history(self) -> list[dict[str, Any]]:
+        """history.csv's rows ([] when there is none); a damaged file is one RunError naming it and the line."""
         path = self.path / "history.csv"
         if not path.is_file():
             return []
-        with open(path, newline="", encoding="utf-8") as handle:
-            return [{key: _parse(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        fix = "restore it from a copy, or delete it to go on without the earlier rows"
+        try:
+            with open(path, newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                rows = []
+                for row in reader:
+                    # DictReader files surplus cells under None and fills missing ones with None; genlab
+                    # writes every cell ("" when a row has no value), so either means the file was damaged.
+                    if None in row or None in row.values():
+                        raise RunError(f"{path} is damaged (line {reader.line_num} has {'more' if None in row else 'fewer'} cells "
+                                       f"than the header); {fix}")
+                    rows.append({key: _parse(value) for key, value in row.items()})
+                return rows
+        except UnicodeDecodeError as error:
+            raise RunError(f"{path} is damaged (not UTF-8 text); {fix}") from error
+        except csv.Error as error:
+            raise RunError(f"{path} is damaged ({error}); {fix}") from error
+        except OSError as error:
+            raise RunError(f"cannot read {path}: {error.strerror}; check the file's permissions") from error
 
     # ---- metrics ----------------------------------------------------------------------
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json as a dict (test metrics, timings, status): read afresh on each access."""
+        return self.read_metrics()
+
     def read_metrics(self) -> dict[str, Any]:
+        """metrics.json ({} when there is none yet); a damaged file is one RunError, and is never written over."""
         path = self.path / "metrics.json"
         if not path.is_file():
             return {}
-        return json.loads(path.read_text(encoding="utf-8"))
+        fix = "restore it from a copy, or delete it (the next train --resume or evaluate writes a new one)"
+        try:
+            metrics = json.loads(path.read_bytes().decode("utf-8"))
+        except json.JSONDecodeError as error:
+            raise RunError(f"{path} is damaged ({error.msg} at line {error.lineno}, column {error.colno}); {fix}") from error
+        except UnicodeDecodeError as error:
+            raise RunError(f"{path} is damaged (not UTF-8 text); {fix}") from error
+        except OSError as error:
+            raise RunError(f"cannot read {path}: {error.strerror}; check the file's permissions") from error
+        if not isinstance(metrics, dict):
+            raise RunError(f"{path} is damaged (not a JSON object); {fix}")
+        return metrics
 
     def update_metrics(self, values: dict[str, Any]) -> dict[str, Any]:
         metrics = self.read_metrics()
@@ -161,45 +209,3 @@ def _parse(text: str):
         except (TypeError, ValueError):
             pass
     return text
-
-
-def summary_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> str:
-    """A small two-column table for the end of a run (plain text, aligned)."""
-    rows = [(str(key), _pretty(value)) for key, value in rows]
-    width = max((len(key) for key, _ in rows), default=0)
-    value_width = max((len(value) for _, value in rows), default=0)
-    if title:  # a title wider than the rows widens the value column, so every line stays aligned
-        value_width = max(value_width, len(title) - width - 3)
-    line = "+" + "-" * (width + 2) + "+" + "-" * (value_width + 2) + "+"
-    out = [line]
-    if title:
-        out = ["+" + "-" * (width + value_width + 5) + "+", f"| {title:<{width + value_width + 3}} |", line]
-    out += [f"| {key:<{width}} | {value:>{value_width}} |" for key, value in rows]
-    out.append(line)
-    return "\n".join(out)
-
-
-def _pretty(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
-    return str(value)
-
-
-def table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> str:
-    """A multi-column plain-text table (numbers right-aligned)."""
-    cells = [[_pretty(value) for value in row] for row in rows]
-    widths = [max([len(header)] + [len(row[index]) for row in cells]) for index, header in enumerate(headers)]
-    if title:
-        # A title wider than the columns widens the last column, so every border lines up.
-        inner = sum(widths) + 3 * (len(widths) - 1)
-        widths[-1] += max(0, len(title) - inner)
-    line = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
-    out = []
-    if title:
-        out += ["+" + "-" * (len(line) - 2) + "+", f"| {title:<{len(line) - 4}} |"]
-    out += [line, "| " + " | ".join(f"{header:<{width}}" for header, width in zip(headers, widths)) + " |", line]
-    for row, raw in zip(cells, rows):
-        out.append("| " + " | ".join(f"{cell:>{width}}" if isinstance(value, (int, float)) else f"{cell:<{width}}"
-                                     for cell, value, width in zip(row, raw, widths)) + " |")
-    out.append(line)
-    return "\n".join(out)

@@ -1,7 +1,7 @@
-"""Pieces shared by the families trained with `model.fit`: callbacks and the fit wrapper."""
+"""Pieces shared by the families trained with `model.fit`: callbacks and the fit wrapper.
+(The adversarial families' loop is genlab.adversarial; backend-specific code is genlab.backend.)"""
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 
@@ -51,9 +51,9 @@ class NanGuard(keras.callbacks.Callback):
 
 def tensorboard_callbacks(run) -> list:
     """TensorBoard event files in RUN/logs when the tensorboard package is installed (the cpu extra)."""
-    if keras.backend.backend() == "tensorflow" and importlib.util.find_spec("tensorboard"):
-        return [keras.callbacks.TensorBoard(log_dir=str(run.logs), write_graph=False)]
-    return []
+    from genlab import backend
+
+    return backend.tensorboard_callbacks(run.logs)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -75,7 +75,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
         elapsed = self.elapsed_before + time.perf_counter() - self._started
         checkpoints.write(self.run, f"epoch-{epoch + 1:04d}", checkpoints.state_of(_variable_groups(self.model)),
-                          {"epoch": epoch + 1, "elapsed_s": elapsed}, keep=1)
+                          {"epoch": epoch + 1, "elapsed_s": elapsed})
 
 
 def _variable_groups(model) -> dict[str, list]:
@@ -125,9 +125,10 @@ class _Session:
         wall = self.elapsed_before + time.perf_counter() - self.started
         _raise_if_diverged(self.run, self.guard)
         # The first epoch includes graph tracing; leave it out of the per-epoch figure when we can.
+        # A resume with no epoch left to train measures nothing: the run's earlier figure stays.
         seconds = self.history.epoch_seconds
         steady = seconds[1:] if len(seconds) > 1 else seconds
-        return {"train_wall_s": wall, "seconds_per_epoch": float(np.median(steady)) if steady else 0.0}
+        return {"train_wall_s": wall, **({"seconds_per_epoch": float(np.median(steady))} if steady else {})}
 
 
 def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
@@ -142,15 +143,6 @@ def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
     model.fit(x, y, initial_epoch=session.done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
               validation_split=validation_split, shuffle=shuffle, verbose=session.keras_verbose, callbacks=session.callbacks)
     return session.finish()
-
-
-def flat_images(images_uint8: np.ndarray) -> np.ndarray:
-    """N x H x W x C uint8 -> N x (H*W*C) float32 in [0, 1] (the chapter's dense input)."""
-    return (images_uint8.reshape(len(images_uint8), -1).astype("float32") / 255.0)
-
-
-def float_images(images_uint8: np.ndarray) -> np.ndarray:
-    return images_uint8.astype("float32") / 255.0
 
 
 def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, validation_data=None,
@@ -177,24 +169,3 @@ def _raise_if_diverged(run, guard: NanGuard) -> None:
     run.update_metrics({"status": "failed", "failure": f"non-finite loss at epoch {epoch}, batch {batch}"})
     raise DivergenceError(f"training diverged: the loss became NaN/Inf at epoch {epoch}, batch {batch}; "
                           "lower the learning rate (--set learning_rate=...) or check the data for NaNs")
-
-
-class ScalarLog:
-    """TensorBoard scalars for custom loops (the GAN): RUN/logs/train, when tensorboard is installed."""
-
-    def __init__(self, run):
-        self.writer = None
-        if keras.backend.backend() == "tensorflow" and importlib.util.find_spec("tensorboard"):
-            import tensorflow as tf
-
-            self.writer = tf.summary.create_file_writer(str(run.logs / "train"))
-
-    def write(self, step: int, values: dict[str, float]) -> None:
-        if self.writer is None:
-            return
-        import tensorflow as tf
-
-        with self.writer.as_default(step=step):
-            for key, value in values.items():
-                tf.summary.scalar(key, value)
-        self.writer.flush()

@@ -1,15 +1,22 @@
 """The family registry: one module per model family, one line here per family.
 
-Each family module defines `FAMILY = Family(...)`: its config dataclass, presets, a `train`
-function and (for generative families) a `generate` function that turns random latent points
-into new images. Modules are imported lazily so `genlab --help` stays fast.
+Each family module defines `FAMILY = Family(...)` (or `FAMILIES = {name: Family}` for two
+families sharing a file): its config dataclass (whose defaults are the `default` preset),
+presets, a `train` function, and the typed functions behind genlab's API that apply to it:
+`generate` (random latent points -> new images), `interpolate`, `reconstruct`, `evaluate`.
+Families never see the command line: genlab.api calls these, genlab.cli calls genlab.api.
+Modules are imported lazily so `genlab --help` stays fast.
+
+Adding a family: a file in this folder defining FAMILY, and one line in `_MODULES` below.
+The family-generic tests (tests/test_families.py) train it with its `tiny` settings and
+check the `files` and `figures` it declares.
 """
 from __future__ import annotations
 
 import difflib
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from genlab.errors import GenlabError
 
@@ -31,12 +38,34 @@ class Family:
     summary: str
     config_class: type
     presets: Mapping[str, Mapping[str, Any]]
-    # train(config, run, *, data_dir, verbose) -> metrics dict (train_wall_s included)
+    # train(config, run, *, data_dir, verbose, resume) -> metrics dict (train_wall_s included)
     train: Callable[..., dict]
-    # generate(run, count, seed) -> float32 images N x H x W x C in [0, 1] (generative families)
+    kind: str = "generative"            # "discriminative", "autoencoder" or "gan"
+    conditional: bool = False           # generate() takes a class label
+    # generate(run, config, count, *, seed, label=None) -> float32 images N x H x W x C in [0, 1]
     generate: Callable[..., Any] | None = None
-    kind: str = "generative"
-    extras: Mapping[str, Callable] = field(default_factory=dict)
+    # interpolate(run, config, *, steps, seed, between=None, data_dir=None) -> ImageGrid
+    interpolate: Callable[..., "ImageGrid"] | None = None
+    # reconstruct(run, config, images) -> images: the model's output for float images in [0, 1]
+    reconstruct: Callable[..., Any] | None = None
+    denoises: bool = False              # reconstruct() removes noise (genlab.denoise applies)
+    # evaluate(run, config, *, data_dir, seed, noise_sweep) -> the family's own test-set figures
+    evaluate: Callable[..., dict] | None = None
+    # What a finished run holds (for the family-generic tests and users): files and figures
+    # (a figure entry without a suffix is a folder of PNGs).
+    files: Sequence[str] = ()
+    figures: Sequence[str] = ()
+    # Tiny settings that train in seconds on the embedded mnist-5k (the family-generic tests).
+    tiny: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ImageGrid:
+    """Images meant to be looked at together: rows of `columns` images, with a title."""
+    images: Any                         # float32 N x H x W x C in [0, 1]
+    columns: int
+    title: str
+    row_labels: Sequence[str] | None = None
 
 
 def names() -> list[str]:

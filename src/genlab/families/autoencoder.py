@@ -8,12 +8,12 @@ chapter preset: Input(784) -> Dense(32, relu) [the code] -> Dense(784, sigmoid),
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from genlab.config import describe
 from genlab.errors import ConfigError, DataError
-from genlab.families import Family
+from genlab.families import Family, ImageGrid
 
 ARCHITECTURES = ("dense", "conv")
 NOISE_KINDS = ("none", "gaussian", "salt-and-pepper", "masking")
@@ -21,95 +21,63 @@ NOISE_KINDS = ("none", "gaussian", "salt-and-pepper", "masking")
 
 @dataclass
 class AutoencoderConfig:
-    dataset: str = "mnist"
-    architecture: str = "conv"      # "dense" (the chapter's 784-32-784) or "conv"
-    code_size: int = 32
-    epochs: int = 5
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    noise: str = "none"             # input corruption: none, gaussian, salt-and-pepper, masking
-    noise_factor: float = 0.0       # gaussian: std; salt-and-pepper / masking: share of pixels hit
-    clip_noisy: bool = False        # clip corrupted inputs to [0, 1] (the chapter does not)
-    fresh_noise: bool = True        # draw new noise every epoch (the chapter draws it once)
-    chapter_noise: bool = False     # draw noise as the chapter does: np.random.normal (legacy RandomState
-                                    # seeded with `seed`), training set first, then the test set
-    steps_per_execution: int = 1    # >1 runs several batches per compiled call (less overhead)
-    seed: int = 0
+    """genlab's default autoencoder; the `chapter` preset is the textbook's 784-32-784."""
+    dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    architecture: str = describe("conv", "dense (the chapter's 784-32-784) or conv")
+    latent_dim: int = describe(32, "size of the code between encoder and decoder")
+    epochs: int = describe(5, "passes over the training set")
+    batch_size: int = describe(128, "images per update")
+    learning_rate: float = describe(1e-3, "Adam learning rate")
+    noise: str = describe("none", "input corruption: none, gaussian, salt-and-pepper, masking")
+    noise_factor: float = describe(0.0, "gaussian: std; salt-and-pepper / masking: share of pixels hit")
+    clip_noisy: bool = describe(False, "clip corrupted inputs to [0, 1] (the chapter does not)")
+    fresh_noise: bool = describe(True, "draw new noise every epoch (the chapter draws it once)")
+    chapter_noise: bool = describe(False, "draw noise as the chapter does: np.random.normal (legacy RandomState "
+                                          "seeded with seed), training set first, then the test set")
+    # steps_per_execution changes no update (same batches, same order), only dispatch overhead:
+    # measured 0.49 s/epoch at 16 vs 1.37 s at 1 (reference 1.04 s), identical test_mse.
+    steps_per_execution: int = describe(8, "batches per compiled call (fewer dispatches, same updates)")
+    seed: int = describe(0, "random seed (weights, shuffling, noise)")
 
     def validate(self):
         if self.architecture not in ARCHITECTURES:
             raise ConfigError(f"architecture '{self.architecture}' is unknown; choose one of {', '.join(ARCHITECTURES)}")
         if self.noise not in NOISE_KINDS:
             raise ConfigError(f"noise '{self.noise}' is unknown; choose one of {', '.join(NOISE_KINDS)}")
-        if self.code_size < 1 or self.epochs < 1 or self.batch_size < 1 or self.steps_per_execution < 1:
-            raise ConfigError("code_size, epochs, batch_size and steps_per_execution must be at least 1")
+        if self.latent_dim < 1 or self.epochs < 1 or self.batch_size < 1 or self.steps_per_execution < 1:
+            raise ConfigError("latent_dim, epochs, batch_size and steps_per_execution must be at least 1")
         if self.noise_factor < 0 or (self.noise in ("salt-and-pepper", "masking") and self.noise_factor > 1):
             raise ConfigError("noise_factor must be >= 0 (and <= 1 for salt-and-pepper and masking)")
 
 
-# steps_per_execution changes no update (same batches, same order), only dispatch overhead: measured
-# 0.49 s/epoch at 16 vs 1.37 s at 1 (reference 1.04 s), identical test_mse.
-_CHAPTER = dict(architecture="dense", code_size=32, epochs=50, batch_size=256, learning_rate=1e-3, steps_per_execution=32)
-AE_PRESETS = {
-    "chapter": dict(_CHAPTER, noise="none", noise_factor=0.0),
-    "default": dict(architecture="conv", epochs=5, batch_size=128, noise="none", noise_factor=0.0, steps_per_execution=8),
-}
-DAE_PRESETS = {
-    "chapter": dict(_CHAPTER, noise="gaussian", noise_factor=0.55, clip_noisy=False, fresh_noise=False, chapter_noise=True),
-    "default": dict(architecture="conv", epochs=5, batch_size=128, noise="gaussian", noise_factor=0.55,
-                    clip_noisy=False, fresh_noise=True, steps_per_execution=8),
-}
+@dataclass
+class DenoisingConfig(AutoencoderConfig):
+    """The denoising autoencoder: the same networks, fed x + 0.55 N(0, 1)."""
+    noise: str = describe("gaussian", "input corruption: none, gaussian, salt-and-pepper, masking")
+    noise_factor: float = describe(0.55, "gaussian: std; salt-and-pepper / masking: share of pixels hit")
+
+
+_CHAPTER = dict(architecture="dense", latent_dim=32, epochs=50, batch_size=256, learning_rate=1e-3, steps_per_execution=32)
+AE_PRESETS = {"chapter": _CHAPTER, "default": {}}
+DAE_PRESETS = {"chapter": dict(_CHAPTER, clip_noisy=False, fresh_noise=False, chapter_noise=True), "default": {}}
 
 
 # ---------------------------------------------------------------------------- networks
-def build_dense(image_shape, code_size: int):
-    """The chapter's network, split into encoder and decoder so the code can be read and fed."""
-    import keras
-    from keras import layers
-
-    size = int(np.prod(image_shape))
-    pixels = keras.Input(shape=(size,), name="pixels")                        # (batch, 784)
-    code = layers.Dense(code_size, activation="relu", name="code")(pixels)    # (batch, 32)
-    encoder = keras.Model(pixels, code, name="encoder")
-    code_input = keras.Input(shape=(code_size,), name="code_input")
-    restored = layers.Dense(size, activation="sigmoid", name="restored")(code_input)  # (batch, 784)
-    decoder = keras.Model(code_input, restored, name="decoder")
-    return encoder, decoder
-
-
-def build_conv(image_shape, code_size: int):
-    """Strided convolutions down to a linear code of `code_size`, transposed convolutions back up."""
-    import keras
-    from keras import layers
-
-    height, width, channels = image_shape
-    images = keras.Input(shape=image_shape, name="images")                          # (batch, 28, 28, 1)
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(images)  # (batch, 14, 14, 32)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)       # (batch, 7, 7, 64)
-    x = layers.Flatten()(x)
-    code = layers.Dense(code_size, name="code")(x)                                   # (batch, 32), linear
-    encoder = keras.Model(images, code, name="encoder")
-
-    code_input = keras.Input(shape=(code_size,), name="code_input")
-    small_h, small_w = height // 4, width // 4
-    x = layers.Dense(small_h * small_w * 64, activation="relu")(code_input)
-    x = layers.Reshape((small_h, small_w, 64))(x)                                    # (batch, 7, 7, 64)
-    # 32 and 16 filters (not 64 and 32): a third of the FLOPs, measured 60-77 s/epoch -> far less
-    # on 2 cores, and still far below the dense network's error.
-    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)  # (batch, 14, 14, 32)
-    x = layers.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu")(x)  # (batch, 28, 28, 16)
-    restored = layers.Conv2D(channels, 3, padding="same", activation="sigmoid", name="restored")(x)
-    decoder = keras.Model(code_input, restored, name="decoder")
-    return encoder, decoder
-
-
 def build(config: AutoencoderConfig, image_shape):
+    """(autoencoder, encoder, decoder); the encoder and decoder are saved apart so the code can be read and fed."""
     import keras
+    from keras import layers
 
-    if config.architecture == "conv" and (image_shape[0] % 4 or image_shape[1] % 4):
-        raise ConfigError(f"the conv architecture needs image sides divisible by 4, got {image_shape[:2]}; use architecture=dense")
-    builder = build_dense if config.architecture == "dense" else build_conv
-    encoder, decoder = builder(image_shape, config.code_size)
+    from genlab.families import networks
+
+    if config.architecture == "dense":
+        encoder = networks.dense_encoder(image_shape, config.latent_dim)          # (batch, 784) -> (batch, 32), relu
+        decoder = networks.dense_decoder(image_shape, config.latent_dim)
+    else:
+        decoder = networks.conv_decoder(image_shape, config.latent_dim)           # checks the sides first
+        images = keras.Input(shape=image_shape, name="images")                    # (batch, 28, 28, 1)
+        code = layers.Dense(config.latent_dim, name="code")(networks.conv_encoder_trunk(images))  # (batch, 32), linear
+        encoder = keras.Model(images, code, name="encoder")
     inputs = keras.Input(shape=encoder.input_shape[1:], name="inputs")
     autoencoder = keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
     return autoencoder, encoder, decoder
@@ -148,15 +116,14 @@ def corrupt(clean: np.ndarray, kind: str, factor: float, clip: bool, rng) -> np.
 def train(config: AutoencoderConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     import keras
 
-    from genlab import data, steps, training
+    from genlab import backend, data, training
 
     dataset = data.load(config.dataset, data_dir)
-    clean_train = training.float_images(dataset.x_train)
-    clean_test = training.float_images(dataset.x_test)
+    clean_train, clean_test = data.to_float(dataset.x_train), data.to_float(dataset.x_test)
     rng = np.random.RandomState(config.seed) if config.chapter_noise else np.random.default_rng(config.seed)
     autoencoder, encoder, decoder = build(config, dataset.image_shape)
     autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse",
-                        steps_per_execution=steps.steps_per_execution(config.steps_per_execution))
+                        steps_per_execution=backend.steps_per_execution(config.steps_per_execution))
 
     denoising = config.noise != "none" and config.noise_factor > 0
     # Drawn in the chapter's order: the training set's noise first, then the test set's.
@@ -226,15 +193,22 @@ def save_latent_gaussian(run, codes: np.ndarray, nonnegative: bool) -> None:
             np.savez(handle, mean=mean, covariance=covariance, nonnegative=np.array(nonnegative))
 
 
-def generate(run, count: int, seed: int | None = None) -> np.ndarray:
+def generate(run, config, count: int, *, seed: int, label: int | None = None) -> np.ndarray:
     """New images: random latent points from the training codes' Gaussian, decoded."""
+    if label is not None:
+        raise DataError(f"{run.path} is an {run.family_name} run, which is not conditional; a class needs a cgan run")
     gaussian = np.load(run.path / "latent_gaussian.npz", allow_pickle=False)
     rng = np.random.default_rng(seed)
     codes = rng.multivariate_normal(gaussian["mean"], gaussian["covariance"], size=count, method="cholesky")
     if bool(gaussian["nonnegative"]):  # relu codes are never negative
         codes = np.maximum(codes, 0.0)
+    return decode(run, codes)
+
+
+def decode(run, codes: np.ndarray) -> np.ndarray:
+    """Latent points (N, latent_dim) -> images N x H x W x C through the saved decoder."""
     decoder = run.load_model("decoder.keras")
-    images = np.asarray(decoder.predict(codes.astype("float32"), batch_size=1024, verbose=0), dtype=np.float32)
+    images = np.asarray(decoder.predict(np.asarray(codes, dtype="float32"), batch_size=1024, verbose=0), dtype=np.float32)
     return _image_shaped(run, images)
 
 
@@ -267,102 +241,69 @@ def latent_figure(run, config, dataset, encoder, clean_test) -> None:
     codes = predict_codes(encoder, config, clean_test)
     points = codes[:, :2] if codes.shape[1] <= 2 else PCA(n_components=2, random_state=0).fit_transform(codes)
     plotting.scatter_codes(points, dataset.y_test, dataset.class_names, run.figures / "latent.png",
-                           title=f"test codes ({config.code_size}-D) in 2-D by PCA")
+                           title=f"test codes ({config.latent_dim}-D) in 2-D by PCA")
 
 
-# ---------------------------------------------------------------------------- commands on a run
-def _test_set(run, config, data_dir=None):
-    from genlab import data, training
+# ---------------------------------------------------------------------------- functions on a trained run
+def _test_set(config, data_dir=None):
+    from genlab import data
 
     dataset = data.load(config.dataset, data_dir)
-    return dataset, training.float_images(dataset.x_test)
+    return dataset, data.to_float(dataset.x_test)
 
 
-def command_sample(run, config, args) -> None:
-    from genlab.commands import save_samples
+def interpolate(run, config, *, steps: int, seed: int, between: tuple[int, int] | None = None, data_dir=None) -> ImageGrid:
+    """Decoded points on the straight line between two test images' codes, the originals at
+    both ends (test images #1 and #2 unless `between` names others)."""
+    from genlab.latent import latent_paths
 
-    save_samples(run, generate(run, args.count, args.seed), args)
-
-
-def command_interpolate(run, config, args) -> None:
-    from genlab import plotting
-    from genlab.commands import latent_paths
-
-    dataset, clean_test = _test_set(run, config, args.data_dir)
-    first = 1 if args.a is None else args.a
-    second = 2 if args.b is None else args.b
+    dataset, clean_test = _test_set(config, data_dir)
+    first, second = between if between is not None else (1, 2)
     for index in (first, second):
         if not 0 <= index < len(clean_test):
             raise DataError(f"test index {index} is out of range 0..{len(clean_test) - 1}; pick two test images")
-    encoder, decoder = run.load_model("encoder.keras"), run.load_model("decoder.keras")
-    codes = predict_codes(encoder, config, clean_test[[first, second]])
-    path_codes = latent_paths(codes[:1], codes[1:], args.steps)
-    images = _image_shaped(run, np.asarray(decoder.predict(path_codes, verbose=0)))
+    codes = predict_codes(run.load_model("encoder.keras"), config, clean_test[[first, second]])
+    images = decode(run, latent_paths(codes[:1], codes[1:], steps))
     strip = np.concatenate([clean_test[[first]], images, clean_test[[second]]])
-    out = Path(args.out) if args.out else run.figures / f"interpolate-{first}-{second}.png"
-    plotting.grid(strip, out, columns=len(strip), title=f"test #{first} → test #{second} (ends: originals)")
-    print(f"wrote {out}")
+    return ImageGrid(strip, columns=len(strip), title=f"test #{first} → test #{second} (ends: originals)")
 
 
-def _reconstruct_file(run, config, args, label: str) -> None:
-    from genlab import inputs, plotting
-
-    image_shape = tuple(run.load_model("decoder.keras").output_shape[1:])
-    if len(image_shape) == 1:
-        side = int(round(np.sqrt(image_shape[0])))
-        image_shape = (side, side, 1)
-    images = inputs.load_images(args.input, image_shape)
-    restored = predict_images(run.load_model(), config, images)
-    side_by_side = np.concatenate([np.concatenate([image, output], axis=1) for image, output in zip(images, restored)], axis=0)
-    out = Path(args.out) if args.out else Path(args.input).with_name(Path(args.input).stem + f"-{label}.png")
-    plotting.save_png(plotting.grid_array(side_by_side[None], columns=1, pad=0), out, scale=4)
-    print(f"wrote {out} (left: input, right: {label}; {len(images)} image(s))")
+def reconstruct(run, config, images: np.ndarray) -> np.ndarray:
+    """The trained model's output for float images N x H x W x C in [0, 1]."""
+    return predict_images(run.load_model(), config, images)
 
 
-def command_reconstruct(run, config, args) -> None:
-    _reconstruct_file(run, config, args, "reconstructed")
-
-
-def command_denoise(run, config, args) -> None:
-    if run.family_name != "dae":
-        from genlab.errors import GenlabError
-
-        raise GenlabError(f"{run.path} is an '{run.family_name}' run; denoise needs a dae run (genlab train dae)")
-    _reconstruct_file(run, config, args, "denoised")
-
-
-def command_evaluate(run, config, args) -> None:
-    from genlab.runs import summary_table
-
-    dataset, clean_test = _test_set(run, config, args.data_dir)
+def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = False) -> dict:
+    """Re-score the saved model on the test set (fresh noise of the run's law for a DAE), or,
+    with noise_sweep, over gaussian noise factors 0.1 .. 0.8."""
+    dataset, clean_test = _test_set(config, data_dir)
     model = run.load_model()
-    rng = np.random.default_rng(config.seed + 1)
-    if args.noise_sweep:
+    rng = np.random.default_rng(seed + 1)
+    if noise_sweep:
         kind = config.noise if config.noise != "none" else "gaussian"
-        rows, sweep = [], []
+        sweep = []
         for factor in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
             noisy = corrupt(clean_test, kind, factor, config.clip_noisy, rng)
             restored = predict_images(model, config, noisy)
-            entry = {"noise_factor": factor, **reconstruction_metrics(restored, clean_test, "output"),
-                     **reconstruction_metrics(noisy, clean_test, "input", with_ssim=False)}
-            sweep.append(entry)
-            rows.append((f"{kind} {factor:.1f}", f"in {entry['input_psnr_db']:6.2f} dB -> out {entry['output_psnr_db']:6.2f} dB, "
-                                                 f"mse {entry['output_mse']:.4f}, ssim {entry['output_ssim']:.3f}"))
+            sweep.append({"noise": kind, "noise_factor": factor, **reconstruction_metrics(restored, clean_test, "output"),
+                          **reconstruction_metrics(noisy, clean_test, "input", with_ssim=False)})
         run.update_metrics({"noise_sweep": sweep})
-        print(summary_table(rows, title=f"noise sweep ({run.path})"))
-        return
+        return {"noise_sweep": sweep}
     noisy = corrupt(clean_test, config.noise, config.noise_factor, config.clip_noisy, rng)
     values = reconstruction_metrics(predict_images(model, config, noisy), clean_test, "test")
     # Kept apart from the training-time test_* figures: a DAE re-evaluation draws new noise.
-    run.update_metrics({f"evaluate_{key}": value for key, value in values.items()})
-    print(summary_table(list(values.items()), title=f"evaluate {run.path}"))
+    values = {f"evaluate_{key}": value for key, value in values.items()}
+    run.update_metrics(values)
+    return values
 
 
-_EXTRAS = {"sample": command_sample, "interpolate": command_interpolate, "reconstruct": command_reconstruct,
-           "denoise": command_denoise, "evaluate": command_evaluate}
+_COMMON = dict(train=train, kind="autoencoder", generate=generate, interpolate=interpolate, reconstruct=reconstruct,
+               evaluate=evaluate, files=("model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"))
 FAMILIES = {
     "ae": Family(name="ae", summary="autoencoder (the chapter's dense 784-32-784, or conv)", config_class=AutoencoderConfig,
-                 presets=AE_PRESETS, train=train, generate=generate, kind="autoencoder", extras=_EXTRAS),
-    "dae": Family(name="dae", summary="denoising autoencoder (inputs + 0.55 N(0,1))", config_class=AutoencoderConfig,
-                  presets=DAE_PRESETS, train=train, generate=generate, kind="autoencoder", extras=_EXTRAS),
+                 presets=AE_PRESETS, figures=("reconstructions.png", "curves.png", "latent.png"),
+                 tiny=dict(epochs=1, batch_size=256), **_COMMON),
+    "dae": Family(name="dae", summary="denoising autoencoder (inputs + 0.55 N(0,1))", config_class=DenoisingConfig,
+                  presets=DAE_PRESETS, denoises=True, figures=("reconstructions.png", "denoising.png", "curves.png", "latent.png"),
+                  tiny=dict(epochs=1, batch_size=256), **_COMMON),
 }

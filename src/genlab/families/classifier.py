@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from genlab.config import describe
 from genlab.errors import ConfigError
 from genlab.families import Family
 
@@ -19,15 +20,16 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
 @dataclass
 class ClassifierConfig:
-    dataset: str = "mnist"
-    architecture: str = "cnn"          # "dense" (the chapter's 784-64-64-10) or "cnn"
-    hidden_units: tuple[int, ...] = (64, 64)  # dense only
-    epochs: int = 3
-    batch_size: int = 128
-    optimizer: str = "adam"
-    learning_rate: float | None = None  # None: the optimizer's Keras default
-    validation_split: float = 0.1
-    seed: int = 0
+    """genlab's default classifier (a small CNN); the `chapter` preset is the textbook's 784-64-64-10."""
+    dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    architecture: str = describe("cnn", "dense (the chapter's 784-64-64-10) or cnn")
+    hidden_units: tuple[int, ...] = describe((64, 64), "dense only: units of each hidden layer")
+    epochs: int = describe(3, "passes over the training set")
+    batch_size: int = describe(128, "images per update")
+    optimizer: str = describe("adam", "rmsprop (the chapter), adam or sgd")
+    learning_rate: float | None = describe(None, "None: the optimizer's Keras default")
+    validation_split: float = describe(0.1, "share of the training set held out for validation curves")
+    seed: int = describe(0, "random seed (weights, shuffling)")
 
     def validate(self):
         if self.architecture not in ARCHITECTURES:
@@ -43,7 +45,7 @@ class ClassifierConfig:
 PRESETS = {
     "chapter": dict(architecture="dense", hidden_units=(64, 64), epochs=2, batch_size=64,
                     optimizer="rmsprop", learning_rate=None, validation_split=0.2),
-    "default": dict(architecture="cnn", epochs=3, batch_size=128, optimizer="adam", validation_split=0.1),
+    "default": {},
 }
 
 
@@ -88,9 +90,10 @@ def make_optimizer(name: str, learning_rate: float | None):
 
 
 def inputs_for(config: ClassifierConfig, images_uint8: np.ndarray) -> np.ndarray:
-    from genlab.training import flat_images, float_images
+    from genlab.data import to_float
 
-    return flat_images(images_uint8) if config.architecture == "dense" else float_images(images_uint8)
+    images = to_float(images_uint8)
+    return images.reshape(len(images), -1) if config.architecture == "dense" else images
 
 
 def confusion(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -132,19 +135,18 @@ def train(config: ClassifierConfig, run, *, data_dir=None, verbose: int = 1, res
             "test_loss": float(test_loss), "parameters": int(model.count_params()), **timing}
 
 
-def command_evaluate(run, config, args) -> None:
+def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = False) -> dict:
     """Re-score the saved model on the test set (e.g. after copying a run to another machine)."""
     from genlab import data
-    from genlab.runs import summary_table
 
-    dataset = data.load(config.dataset, args.data_dir)
-    model = run.load_model()
-    logits = model.predict(inputs_for(config, dataset.x_test), batch_size=1024, verbose=0)
-    accuracy = float(np.mean(np.argmax(logits, axis=1) == dataset.y_test))
-    run.update_metrics({"evaluate_test_accuracy": accuracy})
-    print(summary_table([("test_accuracy", accuracy), ("test images", len(dataset.y_test))], title=f"evaluate {run.path}"))
+    dataset = data.load(config.dataset, data_dir)
+    logits = run.load_model().predict(inputs_for(config, dataset.x_test), batch_size=1024, verbose=0)
+    values = {"evaluate_test_accuracy": float(np.mean(np.argmax(logits, axis=1) == dataset.y_test)),
+              "evaluate_test_images": int(len(dataset.y_test))}
+    run.update_metrics(values)
+    return values
 
 
 FAMILY = Family(name="classifier", summary="the chapter's functional-API MNIST classifier (discriminative)",
-                config_class=ClassifierConfig, presets=PRESETS, train=train, kind="discriminative",
-                extras={"evaluate": command_evaluate})
+                config_class=ClassifierConfig, presets=PRESETS, train=train, kind="discriminative", evaluate=evaluate,
+                files=("model.keras",), figures=("confusion_matrix.png", "curves.png"), tiny=dict(epochs=1, batch_size=128))

@@ -14,20 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
+from genlab import adversarial
+from genlab.config import describe
 from genlab.errors import ConfigError
 from genlab.families import Family
-from genlab.families.gan import GANConfig, GANTrainer, train_adversarial
+from genlab.families.gan import GANConfig
 
 
 @dataclass
 class WGANGPConfig(GANConfig):
-    n_critic: int = 5               # critic updates per generator update
-    penalty_weight: float = 10.0    # lambda
-    beta_2: float = 0.9             # Adam's second-moment decay (the paper's 0.9)
-    learning_rate: float = 1e-4
-    beta_1: float = 0.5
-    output: str = "logits"          # the critic's score is unbounded
+    n_critic: int = describe(5, "critic updates per generator update")
+    penalty_weight: float = describe(10.0, "lambda, the gradient penalty's weight")
+    beta_2: float = describe(0.9, "Adam's second-moment decay (the paper's 0.9)")
+    learning_rate: float = describe(1e-4, "Adam learning rate of both networks")
+    beta_1: float = describe(0.5, "Adam's first-moment decay")
+    output: str = describe("logits", "the critic's score is unbounded: logits only")
+    label_smoothing: float = describe(0.0, "unused by the Wasserstein loss")
+    batch_size: int = describe(64, "images per critic update (n_critic batches per step)")
 
     def validate(self):
         super().validate()
@@ -40,11 +43,9 @@ class WGANGPConfig(GANConfig):
 
 
 PRESETS = {
-    # No chapter program: `chapter` keeps the chapter's generator, batch, z and step count.
-    "chapter": dict(steps=2000, batch_size=128, latent_dim=32, n_critic=5, penalty_weight=10.0, learning_rate=1e-4,
-                    beta_1=0.5, beta_2=0.9, sample_every=100),
-    "default": dict(steps=2000, batch_size=64, latent_dim=32, n_critic=5, penalty_weight=10.0, learning_rate=1e-4,
-                    beta_1=0.5, beta_2=0.9, ema=0.995, sample_every=100),
+    # No chapter program: `chapter` keeps the chapter's batch and no EMA.
+    "chapter": dict(batch_size=128, ema=0.0),
+    "default": {},
 }
 
 
@@ -53,13 +54,11 @@ def build_critic(image_shape=(28, 28, 1)):
     import keras
     from keras import layers
 
+    from genlab.families import networks
+
     images = keras.Input(shape=image_shape, name="images")
-    x = images
-    for filters in (64, 128, 256):
-        x = layers.Conv2D(filters, 5, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(0.2)(x)
-    x = layers.Flatten()(x)
-    score = layers.Dense(1, dtype="float32", name="score")(x)                     # unbounded
+    features = networks.conv_trunk(images, dropout=0.0, leaky=True)
+    score = layers.Dense(1, dtype="float32", name="score")(features)              # unbounded
     return keras.Model(images, score, name="critic")
 
 
@@ -74,7 +73,7 @@ def gradient_penalty(critic, real, fake, alpha, weight: float):
     """lambda * mean_i (||grad_x critic(x_hat_i)|| - 1)^2 with x_hat = alpha real + (1 - alpha) fake."""
     from keras import ops
 
-    from genlab.steps import input_gradients
+    from genlab.backend import input_gradients
 
     mixed = alpha * real + (1.0 - alpha) * fake
     gradients = input_gradients(lambda x: critic(x, training=True), mixed)           # (batch, 28, 28, 1)
@@ -82,7 +81,14 @@ def gradient_penalty(critic, real, fake, alpha, weight: float):
     return weight * ops.mean(ops.square(norms - 1.0)), norms
 
 
-class WGANGPTrainer(GANTrainer):
+class WGANGPTrainer(adversarial.AdversarialTrainer):
+    extra_curves = (("wasserstein", "E[critic(real)] - E[critic(fake)]", "wasserstein.png", "critic's Wasserstein estimate"),)
+
+    def build_generator(self):
+        from genlab.families.gan import build_generator
+
+        return build_generator(self.config.latent_dim, self.image_shape)
+
     def build_discriminator(self):
         return build_critic(self.image_shape)
 
@@ -96,20 +102,17 @@ class WGANGPTrainer(GANTrainer):
     def images_per_step(self):
         return self.config.batch_size * self.config.n_critic
 
-    def flops_per_step(self):
-        return None
-
-    def _train_step(self, real):
+    def train_step(self, real, real_labels=None):
         from keras import ops
 
-        from genlab.steps import minimize
+        from genlab.backend import minimize
 
         config = self.config
         batch = config.batch_size
         critic = self.discriminator
         for index in range(config.n_critic):                                          # unrolled: n_critic is fixed
             real_batch = real[index * batch:(index + 1) * batch]
-            fake = ops.cast(self.generator(self._noise(batch), training=False), real.dtype)
+            fake = ops.cast(self.generator(self.noise(batch), training=False), real.dtype)
             alpha = interpolation_coefficients(batch, self.seed_generator)
 
             def critic_loss():
@@ -120,28 +123,25 @@ class WGANGPTrainer(GANTrainer):
 
             d_loss, (wasserstein, penalty), d_grad_norm = minimize(critic_loss, critic.trainable_variables, self.d_optimizer)
 
-        fresh = self._noise(batch)
+        fresh = self.noise(batch)
 
         def generator_loss():
             score = ops.mean(critic(self.generator(fresh, training=True), training=True))
             return -score, score
 
         g_loss, _, g_grad_norm = minimize(generator_loss, self.generator.trainable_variables, self.g_optimizer)
-        self._update_ema()
+        self.update_ema()
         return {"d_loss": d_loss, "g_loss": g_loss, "wasserstein": wasserstein, "gradient_penalty": penalty,
                 "d_grad_norm": d_grad_norm, "g_grad_norm": g_grad_norm}
 
 
 def train(config: WGANGPConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
-    return train_adversarial(WGANGPTrainer, config, run, data_dir=data_dir, verbose=verbose, resume=resume)
+    return adversarial.train(WGANGPTrainer, config, run, data_dir=data_dir, verbose=verbose, resume=resume)
 
 
-def _family():
-    from genlab.families import gan
-
-    return Family(name="wgan-gp", summary="Wasserstein GAN with gradient penalty (critic, n_critic updates per G update)",
-                  config_class=WGANGPConfig, presets=PRESETS, train=train, generate=gan.generate, kind="gan",
-                  extras={"sample": gan.command_sample, "interpolate": gan.command_interpolate})
-
-
-FAMILY = _family()
+FAMILY = Family(name="wgan-gp", summary="Wasserstein GAN with gradient penalty (critic, n_critic updates per G update)",
+                config_class=WGANGPConfig, presets=PRESETS, train=train, kind="gan",
+                generate=adversarial.generate, interpolate=adversarial.interpolate,
+                files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
+                figures=("untrained.png", "losses.png", "wasserstein.png", "progress.gif", "samples/step-000000.png"),
+                tiny=dict(steps=6, batch_size=16, n_critic=2, sample_every=3, checkpoint_every=3, log_every=2, sample_grid=16))
