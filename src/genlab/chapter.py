@@ -53,8 +53,9 @@ def quick_budgets(train_images: int, bf16: bool) -> dict[str, dict]:
 
 def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
                 samples: int | None = None, verbose: int = 1) -> Path:
-    from genlab import api, backend, data, progress, report
+    from genlab import api, backend, data, progress
     from genlab.console import table
+    from genlab.report import build, headline   # (the module: `genlab.report` is also the API function)
 
     backend.configure(None)
     progress.quiet_tensorflow()
@@ -80,7 +81,7 @@ def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=Non
             evaluation = evaluate_samples(run.path, count, data_dir)
             samples_figure(run.path, evaluation, data_dir)
         seconds = time.perf_counter() - started
-        lines = report.headline(family, run.read_metrics(), evaluation)
+        lines = headline(family, run.read_metrics(), evaluation)
         print(f"{number}/{len(PROGRAMS)} {family}: " + "; ".join(f"{quantity} {value}" for quantity, value, _ in lines)
               + f" ({seconds:.0f} s)", flush=True)
         for position, (quantity, value, against) in enumerate(lines):
@@ -89,7 +90,7 @@ def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=Non
         paths.append(run.path)
     total = time.perf_counter() - overall
     subtitle = f"{present.name}, {train_images} training images, {total:.0f} s"
-    page = report.build(paths, root / "report.html", title=f"genlab: the chapter{' (quick)' if quick else ''}",
+    page = build(paths, root / "report.html", title=f"genlab: the chapter{' (quick)' if quick else ''}",
                         subtitle=subtitle)
     print(table(["program", "headline", "value", "compared with", "s"], rows,
                 title=f"the chapter on {present.name} in {total:.0f} s"))
