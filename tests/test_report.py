@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genlab import config, plotting, report
+from genlab import config, plotting, report_html
 from genlab.families import get
 from genlab.runs import Run
 
@@ -32,7 +32,7 @@ def two_runs(tmp_path_factory):
 
 def test_report_is_self_contained_and_compares_runs(two_runs):
     root, runs = two_runs
-    page = report.build(runs, root / "report.html").read_text()
+    page = report_html.build(runs, root / "report.html").read_text()
     assert "side by side" in page and "0.0123" in page and "0.0201" in page
     sources = re.findall(r'<img src="([^"]+)"', page)
     assert len(sources) == 4 and all(source.startswith("data:image/png;base64,") for source in sources)
@@ -44,7 +44,7 @@ def test_report_images_display_in_headless_chromium(two_runs):
     if browser is None:
         pytest.skip("chromium is not installed (CI installs it: apt-get install chromium)")
     root, runs = two_runs
-    page = report.build(runs, root / "browser.html")
+    page = report_html.build(runs, root / "browser.html")
     completed = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                 "--disable-component-update", "--disable-sync", "--no-first-run",
                                 f"--user-data-dir={root / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",

@@ -21,7 +21,7 @@ QUICK = {
 
 def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
                 samples: int | None = None, verbose: int = 0) -> Path:
-    from genlab import api, report
+    from genlab import api, report_html
     from genlab.console import table
 
     root = Path(out) if out else Path("runs") / f"chapter-{_dt.datetime.now():%Y%m%d-%H%M%S}"
@@ -41,7 +41,7 @@ def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=Non
         rows.append([family, metrics.get("test_accuracy", metrics.get("test_mse", "-")), metrics.get("sample_fid", "-"),
                      metrics.get("sample_precision", "-"), metrics.get("sample_recall", "-"), time.perf_counter() - started])
         paths.append(run.path)
-    page = report.build(paths, root / "report.html", title=f"genlab: the chapter{' (quick)' if quick else ''}")
+    page = report_html.build(paths, root / "report.html", title=f"genlab: the chapter{' (quick)' if quick else ''}")
     print(table(["program", "test acc / MSE", "FID", "precision", "recall", "wall s"], rows,
                 title=f"the chapter on {dataset}: {root}"))
     print(f"report: {page}")
