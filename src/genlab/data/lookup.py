@@ -65,8 +65,7 @@ def candidate_folders(name: str, data_dir: str | os.PathLike | None = None) -> l
     """
     name = require_known(name)
     if name == "mnist-5k":
-        asset = embedded.asset_path()
-        return [(embedded.LABEL, asset)] if asset else []
+        return [(embedded.LABEL, embedded.asset_path())]
     candidates: list[tuple[str, Path]] = []
     if data_dir is not None:
         folder = Path(data_dir).expanduser()

@@ -39,7 +39,7 @@ def load_known(name: str, data_dir: str | os.PathLike | None, download_allowed: 
         logger.info("loading %s from %s (%s)", name, path, label)
         return _load_found(name, path)
     if name == "mnist-5k":
-        raise DataError(embedded.MISSING_MESSAGE)
+        raise DataError(embedded.missing_message())
     if not download_allowed:
         raise DataError(not_found_message(name, data_dir))
     return _download_and_load(name)
@@ -57,7 +57,7 @@ def _download_and_load(name: str) -> Dataset:
         logger.warning(message)
         warnings.warn(message, DataFallbackWarning, stacklevel=4)
         asset = embedded.asset_path()
-        if asset is None:
-            raise DataError(f"could not download mnist ({error}) and {embedded.MISSING_MESSAGE}") from error
+        if not asset.is_file():
+            raise DataError(f"could not download mnist ({error}) and {embedded.missing_message()}") from error
         return embedded.load_mnist_5k(asset)
     return load_idx_folder(name, folder, source=f"{folder} (downloaded)")
