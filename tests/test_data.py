@@ -174,7 +174,58 @@ def test_huge_dimensions_fail_before_allocating(tmp_path):
     path = write_file(tmp_path / "train-images-idx3-ubyte.gz", header + b"\0" * 100)
     tracemalloc.start()
     try:
-        with raises_one_line(r"header claims 4294967295 x 28 x 28 = \d+ bytes, over genlab's 64 MB limit"):
+        with raises_one_line(r"is too large: its header declares 4294967295 x 28 x 28 = 3,367,254,359,280 bytes, over genlab's limit"):
+            data.read_idx(path)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("suffix", [".gz", ""])
+def test_valid_idx_over_the_limit_is_too_large_never_corrupt(tmp_path, monkeypatch, suffix):
+    # Issue 11: a genuine file bigger than the size limit was reported as corrupt ("re-download
+    # it"), which no re-download could fix. Over the limit it is "too large", naming the variable
+    # that raises the limit; with the limit raised it loads.
+    labels = np.arange(2000, dtype=np.uint8) % 10
+    path = write_file(tmp_path / f"train-labels-idx1-ubyte{suffix}", idx_bytes(labels))
+    monkeypatch.setenv("GENLAB_MAX_IDX_BYTES", "1999")
+    with raises_one_line(r"IDX file .*train-labels-idx1-ubyte.* is too large: its header declares 2000 = 2,000 bytes, "
+                         r"over genlab's limit of 1,999 bytes per IDX file; set GENLAB_MAX_IDX_BYTES=2000 \(or more\) to load it") as caught:
+        data.read_idx(path)
+    assert "corrupt" not in str(caught.value) and "re-download" not in str(caught.value)
+    monkeypatch.setenv("GENLAB_MAX_IDX_BYTES", "2000")
+    np.testing.assert_array_equal(data.read_idx(path), labels)
+
+
+def test_idx_larger_than_the_old_64_mb_limit_loads_by_default(tmp_path):
+    # 100,000 MNIST-sized images (78 MB, e.g. QMNIST's 120,000 would be 94 MB) are a valid file.
+    # A sparse file: the zeros cost no disk and are read back fast.
+    count = 100_000
+    path = tmp_path / "train-images-idx3-ubyte"
+    with open(path, "wb") as handle:
+        handle.write(struct.pack(">HBBIII", 0, 8, 3, count, 28, 28))
+        handle.truncate(16 + count * 28 * 28)
+    assert count * 28 * 28 > 64 * 2**20
+    images = data.read_idx(path)
+    assert images.shape == (count, 28, 28) and not images[-1].any()
+
+
+def test_bad_idx_limit_variable(tmp_path, monkeypatch):
+    path = write_file(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.zeros(3)))
+    monkeypatch.setenv("GENLAB_MAX_IDX_BYTES", "lots")
+    with raises_one_line(r"GENLAB_MAX_IDX_BYTES='lots' is not a positive whole number of bytes; unset it or set e\.g\. GENLAB_MAX_IDX_BYTES=2147483648"):
+        data.read_idx(path)
+
+
+def test_raw_idx_is_checked_against_its_file_size_before_reading(tmp_path):
+    # The header of a raw file promises far more than the file holds: truncated, said without
+    # allocating what the header claims.
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">HBBIII", 0, 8, 3, 0xFFFFFFFF, 28, 28) + bytes(100))
+    tracemalloc.start()
+    try:
+        with raises_one_line(r"truncated IDX file .*promises 3367254359280 data bytes \(4294967295 x 28 x 28\) but only 100 follow"):
             data.read_idx(path)
         _current, peak = tracemalloc.get_traced_memory()
     finally:

@@ -27,8 +27,15 @@ IDX_FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 
-# MNIST's train images are 47 MB decompressed; anything far bigger is corrupt or a gzip bomb.
-MAX_IDX_BYTES = 64 * 1024 * 1024
+# The most data one IDX file may hold (decompressed) unless GENLAB_MAX_IDX_BYTES says otherwise.
+# It bounds memory, not validity: MNIST's train images are 47 MB, EMNIST's largest file 547 MB.
+# A file over it is "too large", never "corrupt" (issue 11: a genuine 78 MB file was called
+# corrupt under the old 64 MB limit, and no re-download could fix that).
+MAX_IDX_BYTES = 1024 * 1024 * 1024
+LIMIT_VARIABLE = "GENLAB_MAX_IDX_BYTES"
+# Bytes after the data are an error whatever their number; counting more than this many for
+# the message would only let trailing junk in a gzip bomb keep us busy.
+MAX_EXTRA_BYTES_COUNTED = 16 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -128,25 +135,68 @@ def format_dims(dims: tuple[int, ...]) -> str:
     return " x ".join(str(size) for size in dims)
 
 
-def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+def max_idx_bytes() -> int:
+    """The size limit for one IDX file: $GENLAB_MAX_IDX_BYTES, else MAX_IDX_BYTES."""
+    text = os.environ.get(LIMIT_VARIABLE, "").strip()
+    if not text:
+        return MAX_IDX_BYTES
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise DataError(f"{LIMIT_VARIABLE}={text!r} is not a positive whole number of bytes; unset it or set e.g. {LIMIT_VARIABLE}={2 * MAX_IDX_BYTES}")
+    return value
+
+
+def _read_growing(stream: BinaryIO, size: int) -> bytearray:
+    # For gzip data the header's size cannot be checked before decompressing, so the buffer
+    # grows with the bytes that really arrive: a header that only claims a huge size costs nothing.
+    buffer = bytearray()
+    while len(buffer) < size:
+        chunk = stream.read(min(CHUNK_BYTES, size - len(buffer)))
+        if not chunk:
+            break
+        buffer += chunk
+    return buffer
+
+
+def read_idx(path: str | os.PathLike, *, max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX file (gzip or raw, told apart by the gzip magic bytes) into a uint8 array.
 
-    The header is validated before anything is allocated, the data is read exactly once, and
-    no more than `max_bytes` of (decompressed) data is ever accepted.
+    The header is validated before anything is allocated (for a raw file, against the file's
+    size), the data is read exactly once, and no more than `max_bytes` (default: see
+    `max_idx_bytes`) of decompressed data is accepted; a valid file over that limit is refused
+    as too large, naming the variable that raises the limit.
     """
     path = Path(path)
+    limit = max_idx_bytes() if max_bytes is None else max_bytes
     with open_decompressed(path) as stream:
         dims = _read_idx_header(stream, path, _expected_ndim(path))
         size = math.prod(dims)  # Python int: no overflow for absurd headers
-        if size > max_bytes:
-            raise DataError(f"corrupt IDX file {path}: header claims {format_dims(dims)} = {size} bytes, over genlab's {max_bytes // 2**20} MB limit; {REFETCH_HINT}")
-        buffer = bytearray(size)
-        filled = _read_into(stream, buffer)
+        compressed = isinstance(stream, gzip.GzipFile)
+        if not compressed:
+            # A raw file's size is known: a header that disagrees with it is corrupt, said now.
+            following = os.fstat(stream.fileno()).st_size - stream.tell()
+            if following < size:
+                raise DataError(f"truncated IDX file {path}: header promises {size} data bytes ({format_dims(dims)}) but only {following} follow; {REFETCH_HINT}")
+            if following > size:
+                raise DataError(f"corrupt IDX file {path}: has {following - size} extra bytes after the {size} the header describes; {REFETCH_HINT}")
+        if size > limit:
+            raise DataError(f"IDX file {path} is too large: its header declares {format_dims(dims)} = {size:,} bytes, over genlab's "
+                            f"limit of {limit:,} bytes per IDX file; set {LIMIT_VARIABLE}={size} (or more) to load it")
+        if compressed:
+            buffer = _read_growing(stream, size)
+            filled = len(buffer)
+        else:
+            buffer = bytearray(size)  # exactly what the file holds, checked above
+            filled = _read_into(stream, buffer)
         if filled < size:
             raise DataError(f"truncated IDX file {path}: header promises {size} data bytes ({format_dims(dims)}) but only {filled} follow; {REFETCH_HINT}")
-        extra = _count_remaining(stream, max_bytes)
-        if extra > max_bytes:
-            raise DataError(f"corrupt IDX file {path}: has more than {max_bytes} extra bytes after the {size} the header describes; {REFETCH_HINT}")
+        counted = min(limit, MAX_EXTRA_BYTES_COUNTED)
+        extra = _count_remaining(stream, counted)
+        if extra > counted:
+            raise DataError(f"corrupt IDX file {path}: has more than {counted} extra bytes after the {size} the header describes; {REFETCH_HINT}")
         if extra:
             raise DataError(f"corrupt IDX file {path}: has {extra} extra bytes after the {size} the header describes; {REFETCH_HINT}")
     return np.frombuffer(buffer, dtype=np.uint8).reshape(dims)
