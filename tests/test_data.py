@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from genlab import data
-from genlab.data import Dataset, DataError, DataFallbackWarning
+from genlab.data import Dataset, DataError
 from genlab.errors import RunError
 
 # Captured before the isolation fixture clears the environment.
@@ -102,7 +102,9 @@ def isolated(tmp_path, monkeypatch):
         raise AssertionError(f"a test tried to download {url}")
 
     monkeypatch.setattr(data, "_fetch", no_network)
-    return home
+    data.reset_sources()  # each test decides its data sources afresh
+    yield home
+    data.reset_sources()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,14 +317,34 @@ def test_missing_files_name_the_folder(tmp_path):
 
 
 def test_known_dataset_not_found_names_the_folders(tmp_path):
-    with raises_one_line(r"mnist not found \(looked in: .*empty/mnist.*genlab/mnist.*mnist\.npz\); pass --data-dir"):
-        data.load("mnist", data_dir=tmp_path / "empty", download=False)
+    with raises_one_line(r"mnist not found \(looked in: .*genlab/mnist.*mnist\.npz\); pass --data-dir"):
+        data.load("mnist", download=False)
 
 
-def test_incomplete_candidate_folder_is_reported(tmp_path):
+def test_explicit_data_dir_without_the_dataset_is_an_error(tmp_path, monkeypatch, isolated):
+    # Issue 18: --data-dir DIR lacking mnist is an error naming the files expected there, even
+    # though GENLAB_DATA_DIR and the cache hold mnist and a download is allowed.
+    make_idx_dataset(tmp_path / "shared" / "mnist", marker=2)
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "shared"))
+    make_idx_dataset(isolated / ".cache" / "genlab" / "mnist", marker=3)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    expected = (rf"{empty} has no mnist: expected train-images-idx3-ubyte\[\.gz\], train-labels-idx1-ubyte\[\.gz\], "
+                rf"t10k-images-idx3-ubyte\[\.gz\], t10k-labels-idx1-ubyte\[\.gz\] \(or Keras' mnist\.npz\) "
+                rf"in {empty}/mnist or {empty}; put the files there, or drop --data-dir")
+    for download in (True, False):
+        with raises_one_line(expected):
+            data.load("mnist", data_dir=empty, download=download)
+    with raises_one_line(expected):
+        data.verify("mnist", empty)
+    assert marker_of(data.load("mnist")) == 2  # without data_dir the lookup order applies
+    assert data.load("mnist-5k", data_dir=empty).name == "mnist-5k"  # embedded: data_dir is moot
+
+
+def test_incomplete_data_dir_is_reported(tmp_path):
     folder = make_idx_dataset(tmp_path / "data" / "fashion-mnist")
     (folder / "train-images-idx3-ubyte.gz").unlink()
-    with raises_one_line(r"fashion-mnist not found .*fashion-mnist \(lacks train-images-idx3-ubyte\[\.gz\]\)"):
+    with raises_one_line(r"data has no fashion-mnist: expected .* in .*data/fashion-mnist or .*data \(.*data/fashion-mnist lacks train-images-idx3-ubyte\[\.gz\]\); put the files there"):
         data.load("fashion-mnist", data_dir=tmp_path / "data", download=False)
 
 
@@ -360,11 +382,12 @@ def test_cache_root_precedence(monkeypatch, isolated):
 
 def test_locate_order_for_fashion(tmp_path, monkeypatch, isolated):
     monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "shared"))
+    # An explicit data_dir is the only place looked (issue 18).
     rows = data.locate("fashion-mnist", data_dir=tmp_path / "mine")
-    assert [label for label, _path, _exists in rows] == ["data_dir", "data_dir", "GENLAB_DATA_DIR", "genlab cache", "keras cache", "debian"]
+    assert rows == [("data_dir", tmp_path / "mine" / "fashion-mnist", False), ("data_dir", tmp_path / "mine", False)]
+    rows = data.locate("fashion-mnist")
+    assert [label for label, _path, _exists in rows] == ["GENLAB_DATA_DIR", "genlab cache", "keras cache", "debian"]
     assert [path for _label, path, _exists in rows] == [
-        tmp_path / "mine" / "fashion-mnist",
-        tmp_path / "mine",
         tmp_path / "shared" / "fashion-mnist",
         isolated / ".cache" / "genlab" / "fashion-mnist",
         isolated / ".keras" / "datasets" / "fashion-mnist",
@@ -374,7 +397,6 @@ def test_locate_order_for_fashion(tmp_path, monkeypatch, isolated):
 
 
 def test_first_candidate_wins_for_mnist(tmp_path, monkeypatch, isolated):
-    mine = make_idx_dataset(tmp_path / "mine" / "mnist", marker=1)
     shared = make_idx_dataset(tmp_path / "shared" / "mnist", marker=2)
     monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "shared"))
     cache = make_idx_dataset(isolated / ".cache" / "genlab" / "mnist", marker=3)
@@ -382,11 +404,11 @@ def test_first_candidate_wins_for_mnist(tmp_path, monkeypatch, isolated):
     keras_npz.parent.mkdir(parents=True)
     np.savez(keras_npz, x_train=np.full((3, 28, 28), 4, np.uint8), y_train=np.arange(3), x_test=np.full((2, 28, 28), 4, np.uint8), y_test=np.arange(2))
 
-    for expected, folder in ((1, mine), (2, shared), (3, cache)):
-        assert marker_of(data.load("mnist", data_dir=tmp_path / "mine", download=False)) == expected
+    for expected, folder in ((2, shared), (3, cache)):
+        assert marker_of(data.load("mnist", download=False)) == expected
         for child in folder.iterdir():  # remove this copy: the next candidate must win
             child.unlink()
-    dataset = data.load("mnist", data_dir=tmp_path / "mine", download=False)
+    dataset = data.load("mnist", download=False)
     assert marker_of(dataset) == 4 and dataset.source == str(keras_npz) and dataset.name == "mnist"
 
 
@@ -406,7 +428,7 @@ def test_data_dir_may_be_the_dataset_folder_but_not_another_dataset(tmp_path):
     make_idx_dataset(tmp_path / "mnist", marker=6)
     assert marker_of(data.load("mnist", data_dir=tmp_path / "mnist", download=False)) == 6
     # MNIST and Fashion-MNIST share file names: an "mnist" folder must not pass as fashion.
-    with raises_one_line("fashion-mnist not found"):
+    with raises_one_line(rf"{tmp_path / 'mnist'} has no fashion-mnist: expected .* in {tmp_path / 'mnist' / 'fashion-mnist'}; put"):
         data.load("fashion-mnist", data_dir=tmp_path / "mnist", download=False)
 
 
@@ -495,20 +517,50 @@ def test_real_fetch_with_file_urls(tmp_path, monkeypatch, isolated):
     assert marker_of(data.load("mnist")) == 11
 
 
-def test_offline_mnist_falls_back_to_mnist_5k(monkeypatch, caplog, isolated):
-    serve(monkeypatch, {}, failing_prefixes=("",))
+def test_offline_mnist_falls_back_to_mnist_5k_once_per_process(monkeypatch, caplog, recwarn, isolated):
+    # Issue 12: offline, every load used to retry the download and print a message and a Python
+    # warning. Now: one attempt, one plain WARNING line, one INFO line naming the source.
+    requested = serve(monkeypatch, {}, failing_prefixes=("",))
+    with caplog.at_level(logging.INFO, logger="genlab.data"):
+        datasets = [data.load("mnist") for _ in range(5)]
+    assert all(dataset.name == "mnist-5k" and dataset.source == data.MNIST_5K_SOURCE for dataset in datasets)
+    assert len(requested) == len(data.MIRRORS["mnist"])  # the first file from each mirror, once
+    warnings_logged = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings_logged) == 1
+    notice = warnings_logged[0].getMessage()
+    assert notice.startswith("could not download mnist (") and "FALLING BACK to the embedded mnist-5k" in notice
+    assert "\n" not in notice and "mirror down" in notice
+    sources = [record.getMessage() for record in caplog.records if record.levelno == logging.INFO and "train /" in record.getMessage()]
+    assert sources == [f"mnist-5k: 4000 train / 1000 test images from {data.MNIST_5K_SOURCE} (embedded, instead of mnist)"]
+    assert not [warning for warning in recwarn if "mnist" in str(warning.message)]  # no warnings.warn
+    cache = isolated / ".cache" / "genlab" / "mnist"
+    assert not cache.exists() or not list(cache.iterdir())
+    # Without download permission the remembered failure does not turn into a fallback.
+    with raises_one_line("mnist not found"):
+        data.load("mnist", download=False)
+    data.reset_sources()  # a new "process": tries again, says it again
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="genlab.data"):
-        with pytest.warns(DataFallbackWarning, match="could not download mnist .*FALLING BACK to the embedded mnist-5k"):
-            dataset = data.load("mnist")
-    assert dataset.name == "mnist-5k" and dataset.source == data.MNIST_5K_SOURCE
-    assert any("FALLING BACK" in record.getMessage() for record in caplog.records)
-    assert not (isolated / ".cache" / "genlab" / "mnist").exists() or not list((isolated / ".cache" / "genlab" / "mnist").iterdir())
+        data.load("mnist")
+    assert len(requested) == 2 * len(data.MIRRORS["mnist"]) and len(caplog.records) == 1
 
 
-def test_offline_fashion_raises(monkeypatch):
-    serve(monkeypatch, {}, failing_prefixes=("",))
-    with raises_one_line(r"could not download fashion-mnist \(.*mirror down.*\) and it is not on this machine; pass --data-dir or set GENLAB_DATA_DIR"):
-        data.load("fashion-mnist")
+def test_offline_fashion_raises_and_is_not_retried(monkeypatch):
+    requested = serve(monkeypatch, {}, failing_prefixes=("",))
+    for _ in range(3):
+        with raises_one_line(r"could not download fashion-mnist \(.*mirror down.*\) and it is not on this machine; pass --data-dir or set GENLAB_DATA_DIR"):
+            data.load("fashion-mnist")
+    assert len(requested) == 1
+
+
+def test_source_is_said_once_per_process(tmp_path, monkeypatch, caplog):
+    make_idx_dataset(tmp_path / "mnist", marker=5)
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
+    with caplog.at_level(logging.DEBUG, logger="genlab.data"):
+        for _ in range(3):
+            assert marker_of(data.load("mnist")) == 5
+    assert [record.getMessage() for record in caplog.records] == [f"mnist: 6 train / 4 test images from {tmp_path / 'mnist'} (GENLAB_DATA_DIR)"]
+    assert caplog.records[0].levelno == logging.INFO
 
 
 def test_unwritable_cache(monkeypatch):
@@ -797,7 +849,7 @@ def test_verify_flags_files_genlab_does_not_know(tmp_path):
     make_idx_dataset(tmp_path / "fashion-mnist")
     assert data.verify("fashion-mnist", tmp_path) == "mismatch: train-images-idx3-ubyte.gz"
     assert data.verify("mnist-5k") == "ok"
-    with raises_one_line("mnist not found"):
+    with raises_one_line("has no mnist: expected"):
         data.verify("mnist", tmp_path)
 
 

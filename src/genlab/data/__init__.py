@@ -30,7 +30,7 @@ from genlab.data.idx import IDX_FILES, MAX_IDX_BYTES, read_idx, read_idx_shape
 from genlab.data.loading import load
 from genlab.data.lookup import cache_root, candidate_folders, locate
 from genlab.data.npz import MAX_NPZ_BYTES
-from genlab.data.sources import DataFallbackWarning
+from genlab.data.sources import DataFallbackWarning, reset_sources
 from genlab.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -40,5 +40,5 @@ __all__ = [
     "FETCH_TIMEOUT_SECONDS", "IDX_DATASETS", "IDX_FILES", "IMAGE_SUFFIXES", "KERAS_MNIST_NPZ_SHA256", "KNOWN",
     "MAX_DOWNLOAD_BYTES", "MAX_IDX_BYTES", "MAX_NPZ_BYTES", "MIRRORS", "MNIST_5K_SOURCE", "REFETCH_HINT",
     "SHA256_GZ", "SHA256_RAW", "TEST_FRACTION", "cache_root", "candidate_folders", "describe", "load", "locate",
-    "read_idx", "read_idx_shape", "to_float", "verify",
+    "read_idx", "read_idx_shape", "reset_sources", "to_float", "verify",
 ]

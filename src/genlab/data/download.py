@@ -86,7 +86,7 @@ def _download_file(name: str, filename: str) -> bytes:
             payload = package._fetch(url)
         except (OSError, http.client.HTTPException) as error:  # URLError, HTTPError, timeouts
             reason = getattr(error, "reason", None) or error
-            failures.append(f"{url}: {reason}")
+            failures.append(f"{url}: {' '.join(str(reason).split())}")  # one line, whatever the reason text
             logger.info("could not download %s: %s", url, reason)
             continue
         problem = _download_problem(name, filename, payload)

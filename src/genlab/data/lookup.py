@@ -1,6 +1,8 @@
 """Where the known datasets are looked for, in order, and the names they answer to.
 
-1. the `data_dir` argument (the dataset folder itself, or a parent holding `<name>/`),
+1. the `data_dir` argument (the dataset folder itself, or a parent holding `<name>/`): when
+   given, it is the only place looked (issue 18: the user said where the data is, so a folder
+   without it is an error, never a silent switch to another copy or a download),
 2. `$GENLAB_DATA_DIR/<name>/`,
 3. genlab's cache `$GENLAB_CACHE_DIR/<name>/`, else `$XDG_CACHE_HOME/genlab/<name>/`,
    else `~/.cache/genlab/<name>/`,
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from genlab.data import embedded
 from genlab.data.dataset import KNOWN
-from genlab.data.idx import missing_idx_files
+from genlab.data.idx import IDX_FILES, missing_idx_files
 from genlab.errors import DataError
 
 DEBIAN_DATASETS = Path("/usr/share/datasets")
@@ -62,6 +64,8 @@ def candidate_folders(name: str, data_dir: str | os.PathLike | None = None) -> l
     """Where `name` may live, best first, as (label, path). Reads the environment at call time.
 
     A path is a dataset folder, except Keras' `mnist.npz` and the embedded mnist-5k, which are files.
+    An explicit `data_dir` is the only place looked for mnist and fashion-mnist; mnist-5k is
+    always the embedded file.
     """
     name = require_known(name)
     if name == "mnist-5k":
@@ -74,6 +78,7 @@ def candidate_folders(name: str, data_dir: str | os.PathLike | None = None) -> l
         # (MNIST and Fashion-MNIST use the very same file names).
         if folder.name.lower() not in KNOWN or folder.name.lower() == name:
             candidates.append(("data_dir", folder))
+        return candidates
     environment_dir = os.environ.get("GENLAB_DATA_DIR")
     if environment_dir:
         candidates.append(("GENLAB_DATA_DIR", Path(environment_dir).expanduser() / name))
@@ -113,6 +118,8 @@ def found(name: str, data_dir: str | os.PathLike | None) -> tuple[str, Path] | N
 
 
 def not_found_message(name: str, data_dir: str | os.PathLike | None) -> str:
+    if data_dir is not None and name != "mnist-5k":
+        return explicit_dir_message(name, data_dir)
     looked = []
     for _label, path, _complete in locate(name, data_dir):
         missing = missing_idx_files(path) if path.is_dir() else []
@@ -120,3 +127,15 @@ def not_found_message(name: str, data_dir: str | os.PathLike | None) -> str:
     places = "; ".join(looked) if looked else "nowhere"
     return (f"{name} not found (looked in: {places}); pass --data-dir or set GENLAB_DATA_DIR to a "
             "folder with its four IDX files, or allow the download")
+
+
+def explicit_dir_message(name: str, data_dir: str | os.PathLike) -> str:
+    """`data_dir` lacks `name`: which files were expected where, and what is missing from a partial copy."""
+    folder = Path(data_dir).expanduser()
+    places = [path for _label, path in candidate_folders(name, folder)]
+    expected = ", ".join(f"{base}[.gz]" for base in IDX_FILES.values()) + (" (or Keras' mnist.npz)" if name == "mnist" else "")
+    partial = [f"{path} lacks {', '.join(missing_idx_files(path))}" for path in places
+               if path.is_dir() and len(missing_idx_files(path)) < len(IDX_FILES)]
+    found_part = f" ({'; '.join(partial)})" if partial else ""
+    return (f"{folder} has no {name}: expected {expected} in {' or '.join(str(path) for path in places)}{found_part}; "
+            "put the files there, or drop --data-dir to use GENLAB_DATA_DIR, the caches or a download")
