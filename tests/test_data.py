@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import io
 import logging
 import os
 import struct
@@ -14,6 +15,8 @@ import sys
 import tempfile
 import tracemalloc
 import urllib.error
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -720,6 +723,84 @@ def test_single_image_cannot_be_split(tmp_path):
     save_image(tmp_path / "one" / "a.png", "L", (8, 8), 0)
     with raises_one_line("need at least 2"):
         data.load(str(tmp_path / "one"))
+
+
+def png_claiming(path: Path, width: int, height: int) -> Path:
+    """A 1 x 1 PNG whose header (with a valid CRC) claims width x height: a decompression bomb's
+    header, without its cost. Decoding it would fail for lack of data."""
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1), 0).save(buffer, "PNG")
+    payload = bytearray(buffer.getvalue())
+    assert payload[12:16] == b"IHDR"
+    payload[16:24] = struct.pack(">II", width, height)
+    payload[29:33] = struct.pack(">I", zlib.crc32(bytes(payload[12:29])))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(payload))
+    return path
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    # 400 M pixels: Pillow itself would raise DecompressionBombError; genlab's message is one line
+    # naming the file, its size, the limit and the variable that raises it.
+    save_image(tmp_path / "photos" / "fine.png", "L", (8, 8), 0)
+    png_claiming(tmp_path / "photos" / "bomb.png", 20_000, 20_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DecompressionBombWarning may escape either
+        with raises_one_line(r"image .*bomb\.png is 20000 x 20000 = 400,000,000 pixels, over genlab's limit of 40,000,000; "
+                             r"shrink it, or set GENLAB_MAX_IMAGE_PIXELS=400000000 \(or more\) if you trust the file"):
+            data.load(str(tmp_path / "photos"), image_size=8)
+
+
+def test_pixel_limit_can_be_lowered_and_raised(tmp_path, monkeypatch):
+    from PIL import Image as PillowImage
+
+    for index in range(3):
+        save_image(tmp_path / "small" / f"{index}.png", "L", (30, 20), 100)
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "599")
+    with raises_one_line(r"0\.png is 30 x 20 = 600 pixels, over genlab's limit of 599"):
+        data.load(str(tmp_path / "small"))
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "600")
+    assert len(data.load(str(tmp_path / "small")).x_train) == 2
+    # Raised above Pillow's own limit (89 M pixels warns, 179 M raises), genlab's limit decides:
+    # the crafted 95 M pixel header passes it, and decoding then fails for lack of data, as one
+    # line, with no DecompressionBombWarning and Pillow's limit restored afterwards.
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "200000000")
+    png_claiming(tmp_path / "large" / "claims.png", 9_750, 9_750)
+    save_image(tmp_path / "large" / "fine.png", "L", (8, 8), 0)
+    pillow_limit = PillowImage.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with raises_one_line(r"cannot read image .*claims\.png \(.*\); fix or remove the file"):
+            data.load(str(tmp_path / "large"), image_size=8)
+    assert PillowImage.MAX_IMAGE_PIXELS == pillow_limit
+
+
+def test_bad_pixel_limit_variable(tmp_path, monkeypatch):
+    save_image(tmp_path / "two" / "a.png", "L", (8, 8), 0)
+    save_image(tmp_path / "two" / "b.png", "L", (8, 8), 0)
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "-5")
+    with raises_one_line(r"GENLAB_MAX_IMAGE_PIXELS='-5' is not a positive whole number of pixels"):
+        data.load(str(tmp_path / "two"))
+
+
+def test_input_pictures_are_checked_for_size_before_decoding(tmp_path, monkeypatch):
+    from genlab import inputs
+
+    with raises_one_line(r"image .*scan\.png is 20000 x 20000 = 400,000,000 pixels, over genlab's limit .*GENLAB_MAX_IMAGE_PIXELS"):
+        inputs.load_images(png_claiming(tmp_path / "scan.png", 20_000, 20_000), (28, 28, 1))
+    # An ordinary photo of ink on paper still loads: cropped, resized, inverted to MNIST polarity.
+    photo = Image.new("L", (60, 40), 255)
+    photo.paste(0, (25, 10, 35, 30))
+    photo.save(tmp_path / "ink.png")
+    images = inputs.load_images(tmp_path / "ink.png", (28, 28, 1))
+    assert images.shape == (1, 28, 28, 1) and images.dtype == np.float32
+    assert images[0, 0, 0, 0] < 0.05 and images[0, 14, 14, 0] > 0.95
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "2399")
+    with raises_one_line(r"ink\.png is 60 x 40 = 2,400 pixels, over genlab's limit of 2,399"):
+        inputs.load_images(tmp_path / "ink.png", (28, 28, 1))
+    (tmp_path / "notes.txt").write_text("not a picture")
+    with raises_one_line(r"notes\.txt is not an image genlab can read"):
+        inputs.load_images(tmp_path / "notes.txt", (28, 28, 1))
 
 
 # ---------------------------------------------------------------------------------------------

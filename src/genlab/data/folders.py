@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from genlab.data.dataset import Dataset, split_indices
+from genlab.data.images import fit, open_image
+from genlab.data.images import image_size as image_size_of
 from genlab.errors import DataError
 
 logger = logging.getLogger("genlab.data")
@@ -45,34 +47,6 @@ def _scan_image_folder(folder: Path) -> tuple[list[Path], list[int], tuple[str, 
     return loose, [0] * len(loose), ("all",)
 
 
-def _open_image(path: Path):
-    from PIL import Image
-
-    try:
-        image = Image.open(path)
-        image.load()  # decode now, so a corrupt file fails here, naming itself
-        return image
-    except Exception as error:  # Pillow's plugins raise many unrelated types on malformed files
-        raise DataError(f"cannot read image {path} ({type(error).__name__}: {error}); fix or remove the file") from error
-
-
-def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:  # reads the header only
-            return image.size
-    except Exception as error:  # as above
-        raise DataError(f"cannot read image {path} ({type(error).__name__}: {error}); fix or remove the file") from error
-
-
-def fit(image, width: int, height: int):
-    """Centre-crop to the target's aspect ratio, then resize with LANCZOS (no distortion)."""
-    from PIL import Image, ImageOps
-
-    return ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
-
-
 def _default_image_size(sizes: list[tuple[int, int]]) -> int:
     distinct = set(sizes)
     if len(distinct) == 1:
@@ -86,11 +60,14 @@ def load_image_folder(folder: Path, image_size: int | None, channels: int | None
     files, classes, class_names = _scan_image_folder(folder)
     if len(files) < 2:
         raise DataError(f"{folder} holds only {len(files)} image; need at least 2 to split into train and test")
-    size = image_size or _default_image_size([_image_size(path) for path in files])
+    # Every header is read (and checked against the pixel limit) before any image is decoded,
+    # so one oversized file fails the load at once, not after decoding all the others.
+    sizes = [image_size_of(path) for path in files]
+    size = image_size or _default_image_size(sizes)
     mode = "L" if channels == 1 else "RGB"
     pixels = np.empty((len(files), size, size, 1 if mode == "L" else 3), dtype=np.uint8)
     for index, path in enumerate(files):
-        image = _open_image(path)
+        image = open_image(path)
         try:
             converted = fit(image.convert(mode), size, size)
         except (OSError, ValueError) as error:
