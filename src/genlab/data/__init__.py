@@ -12,7 +12,8 @@ Every user-caused problem raises `DataError` with a one-line message; corrupt fi
 surface as numpy or gzip tracebacks. Keras and TensorFlow are never imported here.
 
 One module per concern: `dataset` (the Dataset, `to_float`), `idx` and `npz` (the hardened
-readers), `folders` (image folders, resizing, channels), `lookup` (where to look), `download`,
+readers), `images` (one picture, size-checked before decoding), `folders` (image folders,
+resizing, channels), `lookup` (where to look), `download`,
 `embedded` (mnist-5k), `checksums` (`verify`, `describe`), `sources` (known datasets),
 `loading` (`load`). This package re-exports the names other code uses.
 """
