@@ -71,6 +71,16 @@ def cli_error(capsys) -> str:
     return errors[0]
 
 
+@pytest.fixture(autouse=True)
+def fresh_data_sources():
+    """genlab.data decides each dataset's source once per process (and remembers a failed
+    download); every test starts without such decisions."""
+    from genlab import data
+
+    data.reset_sources()
+    yield
+
+
 @pytest.fixture(scope="session")
 def real_mnist_dir() -> Path:
     """The folder with the full MNIST (from $GENLAB_DATA_DIR); tests needing it skip when absent."""
