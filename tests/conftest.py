@@ -61,12 +61,24 @@ def raises_one_line(error_class, match: str):
 
 
 def cli_error(capsys) -> str:
-    """The stderr of the last genlab.cli.main call, checked to be exactly one 'genlab: error:' line."""
+    """The error of the last genlab.cli.main call, checked to be exactly one 'genlab: error:' line;
+    anything else on stderr may only be genlab's own one-line notices (e.g. the data source)."""
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one error line, got: {err!r}"
-    assert lines[0].startswith("genlab: error: "), lines[0]
-    return lines[0]
+    errors = [line for line in lines if line.startswith("genlab: error: ")]
+    assert len(errors) == 1, f"expected one error line, got: {err!r}"
+    assert all(line.startswith("genlab: ") for line in lines), f"not genlab's one-line output: {err!r}"
+    return errors[0]
+
+
+@pytest.fixture(autouse=True)
+def fresh_data_sources():
+    """genlab.data decides each dataset's source once per process (and remembers a failed
+    download); every test starts without such decisions."""
+    from genlab import data
+
+    data.reset_sources()
+    yield
 
 
 @pytest.fixture(scope="session")

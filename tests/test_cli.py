@@ -80,7 +80,7 @@ def test_train_classifier_end_to_end(tmp_path, capsys):
 
     # Commands for generative runs refuse a classifier run with one line.
     assert cli.main(["sample", str(out)]) == 2
-    assert "'genlab sample' does not apply to a classifier run" in cli_error(capsys)
+    assert "is a classifier run, which does not generate images" in cli_error(capsys)
     # And --out refuses to overwrite the finished run.
     assert cli.main(["train", "classifier", "--set", "dataset=mnist-5k", "--out", str(out), "--quiet"]) == 2
     assert "already exists and is not empty" in cli_error(capsys)

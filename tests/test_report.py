@@ -1,5 +1,4 @@
 """The HTML report: self-contained (images embedded), and the images really display in a browser."""
-import importlib
 import re
 import shutil
 import subprocess
@@ -8,12 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genlab import config, plotting
+from genlab import config, plotting, report_html
 from genlab.families import get
 from genlab.runs import Run
-
-# The module, not the API function `genlab.report` of the same name.
-report = importlib.import_module("genlab.report")
 
 
 def _fake_run(folder: Path, family: str, metrics: dict) -> Path:
@@ -36,7 +32,7 @@ def two_runs(tmp_path_factory):
 
 def test_report_is_self_contained_and_compares_runs(two_runs):
     root, runs = two_runs
-    page = report.build(runs, root / "report.html").read_text()
+    page = report_html.build(runs, root / "report.html").read_text()
     assert "side by side" in page and "0.0123" in page and "0.0201" in page
     sources = re.findall(r'<img src="([^"]+)"', page)
     assert len(sources) == 4 and all(source.startswith("data:image/png;base64,") for source in sources)
@@ -48,7 +44,7 @@ def test_report_images_display_in_headless_chromium(two_runs):
     if browser is None:
         pytest.skip("chromium is not installed (CI installs it: apt-get install chromium)")
     root, runs = two_runs
-    page = report.build(runs, root / "browser.html")
+    page = report_html.build(runs, root / "browser.html")
     completed = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                 "--disable-component-update", "--disable-sync", "--no-first-run",
                                 f"--user-data-dir={root / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
@@ -74,14 +70,14 @@ def _gan_run(folder: Path) -> Path:
     rows = {"gan samples": {"fid": 23.4, "class_coverage": 0.9},
             "real training images": {"fid": 0.15, "class_coverage": 1.0},
             "per-pixel mean image": {"fid": 108.0, "class_coverage": 0.1}}
-    io.write_json(run.path / report.EVALUATION_FILE, {"count": 1000, "num_classes": 10, "rows": rows})
+    io.write_json(run.path / report_html.EVALUATION_FILE, {"count": 1000, "num_classes": 10, "rows": rows})
     return run.path
 
 
 def test_report_reads_like_the_chapter(two_runs, tmp_path):
     root, runs = two_runs
     gan = _gan_run(tmp_path / "gan")
-    page = report.build([*runs, gan], tmp_path / "chapter.html").read_text()
+    page = report_html.build([*runs, gan], tmp_path / "chapter.html").read_text()
     # The overview states each program's headline number against its baseline...
     assert "at a glance" in page and "per-pixel mean image 0.0" not in page  # (no baseline in the fake ae)
     sections = page.split('<section id="run')[1:]
@@ -103,9 +99,9 @@ def test_report_reads_like_the_chapter(two_runs, tmp_path):
 
 
 def test_headline_compares_with_baselines():
-    lines = report.headline("dae", {"test_mse": 0.03, "noisy_mse": 0.30, "baseline_mean_mse": 0.068})
+    lines = report_html.headline("dae", {"test_mse": 0.03, "noisy_mse": 0.30, "baseline_mean_mse": 0.068})
     assert lines == [("test MSE (denoised)", "0.0300", "noisy input 0.3000, per-pixel mean image 0.0680")]
-    assert report.headline("classifier", {"test_accuracy": 0.93}) == [("test accuracy", "0.9300", "chance 0.10")]
+    assert report_html.headline("classifier", {"test_accuracy": 0.93}) == [("test accuracy", "0.9300", "chance 0.10")]
 
 
 def test_curves_of_one_epoch_show_its_point(tmp_path):

@@ -12,6 +12,7 @@ Bad arguments raise a genlab.errors.GenlabError subclass with a one-line message
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 import traceback
@@ -117,8 +118,6 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
 def _resumed_config(run: Run, family, config, overrides: dict):
     """The run's config with a longer training: checked before config.toml is rewritten, so a
     refused resume leaves the run folder exactly as it was."""
-    from genlab import checkpoints
-
     # Only the length of training (and what to do on NaN) may change: the checkpoint's weights
     # fit the run's networks.
     changed = sorted(set(overrides) - RESUME_SETTABLE)
@@ -126,9 +125,15 @@ def _resumed_config(run: Run, family, config, overrides: dict):
         raise ConfigError(f"--resume cannot change {', '.join(changed)} (only {', '.join(sorted(RESUME_SETTABLE))}); "
                           "start a new run with --out for other settings")
     updated = _config.apply(config, overrides, "--set")
-    meta = checkpoints.latest(run)
+    # How far the run got, from latest.json as written (the checkpoint itself is verified, and a
+    # damaged one replaced by an older one, when training loads it).
+    try:
+        meta = json.loads((run.checkpoints / "latest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
     for unit in ("steps", "epochs"):
-        done = meta.get(unit[:-1])
+        done = meta.get(unit[:-1]) if isinstance(meta, dict) else None
+        done = done if isinstance(done, int) else None
         if unit in overrides and done is not None and getattr(updated, unit) < done:
             raise ConfigError(f"--resume with {unit}={getattr(updated, unit)} would train less than the {done} {unit} "
                               f"already done; ask for more than {done}")
@@ -369,11 +374,11 @@ def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: s
 
     Example: genlab.report(["runs/ae-1", "runs/dae-1"], "autoencoders.html")
     """
-    from genlab import report as _report
+    from genlab import report_html
 
     if not runs:
         raise GenlabError("report needs at least one run folder")
-    return _report.build(list(runs), out, title)
+    return report_html.build(list(runs), out, title)
 
 
 def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir: str | Path | None = None,

@@ -52,10 +52,10 @@ def quick_budgets(train_images: int, bf16: bool) -> dict[str, dict]:
 
 
 def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
-                samples: int | None = None, verbose: int = 1) -> Path:
+                samples: int | None = None, verbose: int = 0) -> Path:
     from genlab import api, backend, data, progress
     from genlab.console import table
-    from genlab.report import build, headline   # (the module: `genlab.report` is also the API function)
+    from genlab.report_html import build, headline
 
     backend.configure(None)
     progress.quiet_tensorflow()
@@ -102,7 +102,7 @@ def evaluate_samples(run_path: Path, count: int, data_dir=None) -> dict:
     """Score `count` samples of a generative run beside the two reference rows; written to
     RUN/evaluation.json (the report's sample-quality table) and returned."""
     from genlab import api, io
-    from genlab.report import EVALUATION_FILE
+    from genlab.report_html import EVALUATION_FILE
 
     rows = api.evaluate(run_path, count=count, seed=0, reference=True, data_dir=data_dir).rows
     result = {"count": count, "rows": rows, "num_classes": _reference(run_path, data_dir).dataset.num_classes}

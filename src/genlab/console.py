@@ -15,12 +15,26 @@ from typing import Any, Iterable
 def setup_logging(verbose: bool = True) -> None:
     """One `genlab: message` line per record on stderr (INFO and up, or WARNING when quiet)."""
     logger = logging.getLogger("genlab")
-    if not any(getattr(handler, "_genlab", False) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("genlab: %(message)s"))
-        handler._genlab = True
         logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests and notebooks replace it)."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
 
 
 def summary_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> str:

@@ -1,5 +1,6 @@
-"""User-supplied inputs for `reconstruct` / `denoise`: a PNG/JPEG of any size or an .npy batch,
-converted to the training data's shape (e.g. 28 x 28 x 1) and polarity."""
+"""User-supplied inputs for `reconstruct` / `denoise`: a PNG/JPEG of any size (up to the pixel
+limit of `genlab.data.images`, checked before decoding) or an .npy batch, converted to the
+training data's shape (e.g. 28 x 28 x 1) and polarity."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,20 +45,22 @@ def _load_npy(path: Path, image_shape) -> np.ndarray:
 
 
 def _load_picture(path: Path, image_shape, bright_digits_on_dark: bool) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from genlab.data import to_float
+    from genlab.data.images import UnreadableImageError, fit, open_image
 
     height, width, channels = image_shape
     try:
-        with Image.open(path) as picture:
-            picture.load()
-            picture = picture.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as error:
+        # The header's size is checked against GENLAB_MAX_IMAGE_PIXELS before decoding.
+        picture = open_image(path)
+    except UnreadableImageError as error:
         raise DataError(f"{path} is not an image genlab can read (PNG, JPEG, BMP, GIF); convert it or pass an .npy batch") from error
-    # Centre-crop to a square so digits keep their aspect, then resize with a good filter.
-    side = min(picture.size)
-    left, top = (picture.width - side) // 2, (picture.height - side) // 2
-    picture = picture.crop((left, top, left + side, top + side)).resize((width, height), Image.LANCZOS)
-    array = np.asarray(picture, dtype="float32") / 255.0
+    try:
+        with picture:
+            converted = picture.convert("L" if channels == 1 else "RGB")
+    except (OSError, ValueError) as error:  # modes Pillow cannot convert
+        raise DataError(f"{path} is not an image genlab can read (PNG, JPEG, BMP, GIF); convert it or pass an .npy batch") from error
+    # Centre-crop to the target's aspect so digits keep their shape, then resize with a good filter.
+    array = to_float(np.asarray(fit(converted, width, height)))
     if channels == 1:
         array = array[..., None]
         # MNIST digits are bright on a dark background; a photo of ink on paper is the reverse.

@@ -59,7 +59,8 @@ class DenoisingConfig(AutoencoderConfig):
 
 _CHAPTER = dict(architecture="dense", latent_dim=32, epochs=50, batch_size=256, learning_rate=1e-3, steps_per_execution=32)
 AE_PRESETS = {"chapter": _CHAPTER, "default": {}}
-DAE_PRESETS = {"chapter": dict(_CHAPTER, clip_noisy=False, fresh_noise=False, chapter_noise=True), "default": {}}
+DAE_PRESETS = {"chapter": dict(_CHAPTER, noise="gaussian", noise_factor=0.55, clip_noisy=False, fresh_noise=False,
+                               chapter_noise=True), "default": {}}
 
 
 # ---------------------------------------------------------------------------- networks
