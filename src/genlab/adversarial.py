@@ -59,7 +59,7 @@ class AdversarialTrainer:
         # Mixed precision is a global Keras setting read when layers are built: set it for our
         # networks (the EMA copy included, so it matches the generator) and give the caller's back.
         previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(config.dtype_policy)
+        keras.config.set_dtype_policy(resolve_dtype_policy(config.dtype_policy))
         try:
             self.generator = self.build_generator()
             self.discriminator = self.build_discriminator()
@@ -198,6 +198,16 @@ class AdversarialTrainer:
         from genlab.backend import to_numpy
 
         return tuple(float(to_numpy(optimizer.learning_rate)) for optimizer in (self.d_optimizer, self.g_optimizer))
+
+
+def resolve_dtype_policy(name: str) -> str:
+    """`auto` is mixed_bfloat16 where the processor computes bf16 fast (AVX512-BF16/AMX, or a
+    bf16 GPU) and float32 elsewhere (emulated bf16 is slower than float32)."""
+    if name != "auto":
+        return name
+    from genlab import backend
+
+    return "mixed_bfloat16" if backend.fast_bfloat16() else "float32"
 
 
 def gan_losses(trainer: AdversarialTrainer):

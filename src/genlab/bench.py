@@ -52,6 +52,52 @@ def run_reference(reference: Path, recipe: str, data_folder: Path, extra: list[s
         return json.loads(out.read_text())
 
 
+def machine_limit(dtype: str = "float32", repeats: int = 5) -> dict[str, float]:
+    """This machine's throughput on the backend in use, measured now: GFLOP/s of a large matrix
+    product (2048^3) and of a convolution shaped like the GAN's (batch 128, 14x14x64 -> 128
+    filters of 5x5), each the median of `repeats` timed calls after a warm-up. The ceiling the
+    training steps are compared with (a step also has small layers, memory-bound work and a
+    backward pass, so 100% is out of reach)."""
+    import keras
+    from keras import ops
+
+    from genlab import backend
+
+    rng = np.random.default_rng(0)
+    size, batch, side, channels_in, channels_out, kernel = 2048, 128, 14, 64, 128, 5
+    a = ops.cast(rng.standard_normal((size, size)).astype("float32"), dtype)
+    b = ops.cast(rng.standard_normal((size, size)).astype("float32"), dtype)
+    images = ops.cast(rng.standard_normal((batch, side, side, channels_in)).astype("float32"), dtype)
+    kernels = ops.cast(rng.standard_normal((kernel, kernel, channels_in, channels_out)).astype("float32"), dtype)
+    work = {
+        "matmul": (backend.compile_step(lambda: ops.sum(ops.cast(ops.matmul(a, b), "float32"))), 2.0 * size ** 3),
+        "conv": (backend.compile_step(lambda: ops.sum(ops.cast(ops.conv(images, kernels, padding="same"), "float32"))),
+                 2.0 * batch * side * side * kernel * kernel * channels_in * channels_out),
+    }
+    results = {}
+    for name, (function, flops) in work.items():
+        float(keras.ops.convert_to_numpy(function()))                      # warm-up (and tracing)
+        timings = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            float(keras.ops.convert_to_numpy(function()))
+            timings.append(time.perf_counter() - start)
+        results[f"{name}_gflops_per_s"] = flops / float(np.median(timings)) / 1e9
+    results["limit_gflops_per_s"] = max(results["matmul_gflops_per_s"], results["conv_gflops_per_s"])
+    return results
+
+
+def bench_limit(args) -> dict:
+    """`genlab bench limit`: float32 and bfloat16 throughput of this machine, measured now."""
+    results, rows = {}, []
+    for dtype in ("float32", "bfloat16"):
+        values = machine_limit(dtype)
+        results[dtype] = values
+        rows.append([dtype, values["matmul_gflops_per_s"], values["conv_gflops_per_s"]])
+    print(table(["dtype", "matmul GFLOP/s", "conv GFLOP/s"], rows, title="genlab bench limit: this machine, now"))
+    return results
+
+
 def bench_gan(args) -> dict:
     from genlab import data
     from genlab.families.gan import CHAPTER, GANConfig, GANTrainer, step_flops
@@ -73,8 +119,18 @@ def bench_gan(args) -> dict:
         results[f"genlab_{key}_gflops_per_s"] = flops / seconds / 1e9
         results[f"speedup_{key}"] = reference["seconds_per_step"] / seconds
         rows.append([label, seconds, flops / seconds / 1e9, reference["seconds_per_step"] / seconds])
-    print(table(["gan step (batch 128)", "s/step", "GFLOP/s", "speed-up"], rows,
-                title=f"genlab bench gan: {steps} timed steps each, {flops / 1e9:.1f} GFLOP per step"))
+    # The machine's own ceiling, measured in the same run: each step's GFLOP/s as a share of it.
+    limits = {"float32": machine_limit("float32"), "bf16": machine_limit("bfloat16")}
+    for row in rows:
+        key = "bf16" if "bfloat16" in row[0] else "float32"
+        row.append(row[2] / limits[key]["limit_gflops_per_s"])
+    for key in ("float32", "bf16"):
+        results[f"limit_{key}_gflops_per_s"] = limits[key]["limit_gflops_per_s"]
+        results[f"genlab_{key}_share_of_limit"] = results[f"genlab_{key}_gflops_per_s"] / limits[key]["limit_gflops_per_s"]
+    results["reference_share_of_float32_limit"] = rows[0][2] / limits["float32"]["limit_gflops_per_s"]
+    print(table(["gan step (batch 128)", "s/step", "GFLOP/s", "speed-up", "share of limit"], rows,
+                title=f"genlab bench gan: {steps} timed steps each, {flops / 1e9:.1f} GFLOP per step; limit: float32 "
+                      f"{limits['float32']['limit_gflops_per_s']:.0f}, bf16 {limits['bf16']['limit_gflops_per_s']:.0f} GFLOP/s"))
     return results
 
 
@@ -141,6 +197,8 @@ def bench_evaluate(args) -> dict:
 def main(args) -> dict:
     if args.what == "evaluate":
         results = bench_evaluate(args)
+    elif args.what == "limit":
+        results = bench_limit(args)
     else:
         results = bench_gan(args) if args.what == "gan" else bench_fit(args, args.what)
     results = {"what": args.what, "machine_cores": os.cpu_count(), **results}

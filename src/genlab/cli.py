@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
-    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate"])
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit"],
+                       help="a recipe against the reference script, the evaluator's speed, or this machine's throughput limit")
     bench.add_argument("--repeats", type=int, default=None, help="evaluate: timed repetitions (default 3)")
     bench.add_argument("--steps", type=int, default=None, help="gan: timed steps per side")
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")

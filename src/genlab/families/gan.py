@@ -21,7 +21,7 @@ from genlab.config import describe
 from genlab.errors import ConfigError
 from genlab.families import Family
 
-DTYPE_POLICIES = ("float32", "mixed_bfloat16")
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "auto")
 
 
 @dataclass
@@ -36,7 +36,8 @@ class GANConfig:
     output: str = describe("logits", "discriminator output: sigmoid (the chapter) or logits (numerically stable loss)")
     label_smoothing: float = describe(0.1, "one-sided: real labels become 1 - label_smoothing")
     ema: float = describe(0.995, "exponential moving average of G's weights used for sampling (0: off)")
-    dtype_policy: str = describe("float32", "Keras dtype policy: float32 or mixed_bfloat16 (faster on CPUs with AVX512-BF16/AMX)")
+    dtype_policy: str = describe("float32", "Keras dtype policy: float32, mixed_bfloat16 (faster on CPUs with AVX512-BF16/AMX "
+                                            "and bf16 GPUs) or auto (mixed_bfloat16 where the processor has fast bf16)")
     sample_every: int = describe(100, "steps between fixed-noise grids and the chapter's 1 x 5 strips")
     log_every: int = describe(10, "steps per history.csv row (means over the window)")
     checkpoint_every: int = describe(500, "steps between checkpoints (one is always written at the end)")
@@ -51,7 +52,7 @@ class GANConfig:
         if self.on_nan not in ("stop", "rollback"):
             raise ConfigError(f"on_nan '{self.on_nan}' is unknown; choose stop or rollback")
         if self.dtype_policy not in DTYPE_POLICIES:
-            raise ConfigError(f"dtype_policy '{self.dtype_policy}' is unknown; choose {' or '.join(DTYPE_POLICIES)}")
+            raise ConfigError(f"dtype_policy '{self.dtype_policy}' is unknown; choose {', '.join(DTYPE_POLICIES)}")
         for key in ("steps", "batch_size", "latent_dim", "sample_every", "log_every", "checkpoint_every", "sample_grid"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
