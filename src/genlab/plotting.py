@@ -62,11 +62,16 @@ def image_rows(rows: Sequence[tuple[str, np.ndarray]], path: str | Path, cell: f
 
 def grid(images: np.ndarray, path: str | Path, columns: int | None = None, title: str | None = None,
          row_labels: Sequence[str] | None = None, cell: float = 0.9, titles: Sequence[str] | None = None) -> Path:
-    """A compact grid of images (sample grids, interpolation strips)."""
+    """A compact grid of images (sample grids, interpolation strips).
+
+    Without per-image titles the images are tiled into one picture and drawn with a single
+    imshow: one axes instead of hundreds keeps a 400-image grid well under a second."""
     images = np.asarray(images)
     count = len(images)
     columns = columns or int(np.ceil(np.sqrt(count)))
     rows = int(np.ceil(count / columns))
+    if titles is None:
+        return _tiled_grid(images, path, columns, rows, title, row_labels, cell)
     figure, axes = plt.subplots(rows, columns, figsize=(cell * columns, cell * rows + (0.4 if title else 0)), squeeze=False)
     for index in range(rows * columns):
         axis = axes[index // columns][index % columns]
@@ -85,6 +90,26 @@ def grid(images: np.ndarray, path: str | Path, columns: int | None = None, title
     if title:
         figure.suptitle(title, fontsize=10)
     figure.subplots_adjust(wspace=0.05, hspace=0.35 if titles is not None else 0.05)
+    return _save(figure, path)
+
+
+def _tiled_grid(images, path, columns: int, rows: int, title, row_labels, cell: float) -> Path:
+    height, width = images.shape[1:3]
+    pad = max(1, height // 14)                      # 2 pixels between 28-pixel digits
+    canvas = grid_array(images, columns, pad=pad)
+    figure, axis = plt.subplots(figsize=(cell * columns, cell * rows + (0.4 if title else 0)))
+    axis.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([])
+    for side in axis.spines.values():
+        side.set_visible(False)
+    if row_labels is not None:
+        axis.set_yticks([pad + row * (height + pad) + height / 2 for row in range(min(rows, len(row_labels)))])
+        axis.set_yticklabels(list(row_labels)[:rows], fontsize=9)
+        axis.tick_params(axis="y", length=0)
+    if title:
+        axis.set_title(title, fontsize=10)
+    figure.tight_layout(pad=0.3)
     return _save(figure, path)
 
 
