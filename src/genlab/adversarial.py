@@ -361,7 +361,8 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
                        "seconds": elapsed_before + time.perf_counter() - started}
                 run.log(row)
                 scalars.write(step, {key: value for key, value in row.items() if key != "step"})
-                progress.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}")
+                # refresh=False: in a log (CI, pipes) the bar's own interval decides when a line is written.
+                progress.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}", refresh=False)
                 window = {}
             if step % config.sample_every == 0 or step == config.steps:
                 save_fixed_grid(run, trainer, fixed_noise, step)

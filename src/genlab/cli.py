@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_all = commands.add_parser("run", help="run a whole programme: 'chapter' (classifier, ae, dae, gan + report)")
     run_all.add_argument("what", choices=["chapter"])
-    run_all.add_argument("--quick", action="store_true", help="far fewer epochs/steps: a smoke test in a couple of minutes")
+    run_all.add_argument("--quick", action="store_true", help="budgets sized to the data present: the chapter, visibly working, in minutes")
+    run_all.add_argument("--quiet", action="store_true", help="no progress bars")
     run_all.add_argument("--out", default=None, help="folder (default: runs/chapter-<time>)")
     run_all.add_argument("--dataset", default="mnist")
     run_all.add_argument("--data-dir", default=None)
@@ -191,7 +192,8 @@ def _run_command(args) -> int:
         backend.configure(args.backend)
         from genlab import api
 
-        api.run_chapter(args.out, quick=args.quick, data_dir=args.data_dir, dataset=args.dataset, samples=args.samples)
+        api.run_chapter(args.out, quick=args.quick, data_dir=args.data_dir, dataset=args.dataset, samples=args.samples,
+                        verbose=0 if args.quiet else 1)
         return 0
     if args.command == "bench":
         backend.configure(args.backend)

@@ -40,7 +40,7 @@ def _fetch(url: str) -> bytes:
     """Download `url` with a progress bar. Tests replace `genlab.data._fetch`; nothing else opens URLs."""
     from tqdm import tqdm  # imported here so `import genlab.data` stays light
 
-    logger.info("downloading %s", url)
+    logger.debug("downloading %s", url)
     with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
@@ -87,7 +87,7 @@ def _download_file(name: str, filename: str) -> bytes:
         except (OSError, http.client.HTTPException) as error:  # URLError, HTTPError, timeouts
             reason = getattr(error, "reason", None) or error
             failures.append(f"{url}: {' '.join(str(reason).split())}")  # one line, whatever the reason text
-            logger.info("could not download %s: %s", url, reason)
+            logger.debug("could not download %s: %s", url, reason)
             continue
         problem = _download_problem(name, filename, payload)
         if problem is None:
