@@ -109,6 +109,9 @@ class WGANGPTrainer(adversarial.AdversarialTrainer):
 
         config = self.config
         batch = config.batch_size
+        # A tensor on the step's device: eager backends (torch) pass the NumPy batch through as it is,
+        # and alpha * real would then mix a GPU tensor with a host array.
+        real = ops.convert_to_tensor(real)
         critic = self.discriminator
         for index in range(config.n_critic):                                          # unrolled: n_critic is fixed
             real_batch = real[index * batch:(index + 1) * batch]
