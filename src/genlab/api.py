@@ -196,6 +196,8 @@ def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, b
     steps = _count(steps, "steps", minimum=2, maximum=MAX_INTERPOLATION_STEPS)
     seed = _seed(seed)
     if between is not None:
+        if not isinstance(between, (tuple, list)) or len(between) != 2:
+            raise ConfigError(f"between must be two test image indices (a, b), got {between!r}")
         between = tuple(_count(index, "a test image index", minimum=0) for index in between)
     opened, family, config = open_run(run)
     if family.interpolate is None:
@@ -211,14 +213,19 @@ def input_images(run: str | Path | Run, images) -> np.ndarray:
     run = run if isinstance(run, Run) else Run.open(run)
     image_shape = _image_shape(run)
     if isinstance(images, (str, Path)):
-        return inputs.load_images(images, image_shape)
-    array = np.asarray(images)
-    if array.ndim == 3 and image_shape[-1] == 1 and array.shape[1:] == image_shape[:2]:
-        array = array[..., None]
-    if array.ndim != 4 or array.shape[1:] != image_shape:
-        raise DataError(f"images of shape {array.shape} do not fit this run's {image_shape}; pass N x {' x '.join(map(str, image_shape))}")
+        array, where = inputs.load_images(images, image_shape), f"{images}: "
+    else:
+        array, where = np.asarray(images), ""
+        if array.ndim == 3 and image_shape[-1] == 1 and array.shape[1:] == image_shape[:2]:
+            array = array[..., None]
+        if array.ndim != 4 or array.shape[1:] != image_shape:
+            raise DataError(f"images of shape {array.shape} do not fit this run's {image_shape}; pass N x {' x '.join(map(str, image_shape))}")
+    # The same checks for a file as for an array: a NaN pixel would come back as a NaN image, and
+    # an empty batch as a Keras traceback.
     if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
-        raise DataError("images must be finite numbers in [0, 1]")
+        raise DataError(f"{where}images must be finite numbers in [0, 1]")
+    if len(array) == 0:
+        raise DataError(f"{where}no images (an empty batch); pass at least one image")
     return np.clip(array.astype("float32"), 0.0, 1.0)
 
 
