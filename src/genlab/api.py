@@ -80,7 +80,9 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         if run.family_name != family.name:
             raise RunError(f"{resume} is a '{run.family_name}' run, not '{family.name}'; resume it with genlab train {run.family_name} --resume {resume}")
         config = _config.load_run_config(run.path / "config.toml", family)
+        run.read_metrics()   # a damaged metrics.json stops the resume here, before config.toml is rewritten
         if overrides:
+            config_before, progress_before = (run.path / "config.toml").read_bytes(), _checkpoint_files(run)
             config = _resumed_config(run, family, config, overrides)
     else:
         config = _config.resolve(family, preset, config_file, overrides)
@@ -91,15 +93,18 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
     started = time.perf_counter()
     try:
         metrics = family.train(config, run, data_dir=data_dir, verbose=verbose, resume=resume is not None)
-    except GenlabError as error:
-        run.update_metrics({"status": "failed", "error": str(error)})
-        raise
-    except KeyboardInterrupt:
-        run.update_metrics({"status": "interrupted"})
-        raise
-    except Exception as error:
-        run.update_metrics({"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0],
-                            "traceback": traceback.format_exc(limit=5)})
+    except BaseException as error:
+        if resume is not None and overrides and _checkpoint_files(run) == progress_before:
+            # A resume that failed before its first new checkpoint (a damaged history.csv, no intact
+            # checkpoint...) gets its config.toml back: the run is as long as it was.
+            _restore(run.path / "config.toml", config_before)
+        if isinstance(error, GenlabError):
+            run.update_metrics({"status": "failed", "error": str(error)})
+        elif isinstance(error, KeyboardInterrupt):
+            run.update_metrics({"status": "interrupted"})
+        elif isinstance(error, Exception):
+            run.update_metrics({"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0],
+                                "traceback": traceback.format_exc(limit=5)})
         raise
     metrics = dict(metrics)
     metrics.setdefault("train_wall_s", time.perf_counter() - started)
@@ -113,6 +118,20 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
                                            if isinstance(value, (int, float)) and not isinstance(value, bool)]
         print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
     return run
+
+
+def _checkpoint_files(run: Run) -> dict[str, int]:
+    """Each checkpoint file's modification time: what tells whether a resume got anywhere."""
+    return {path.name: path.stat().st_mtime_ns for path in run.checkpoints.glob("*.npz")} if run.checkpoints.is_dir() else {}
+
+
+def _restore(path: Path, content: bytes) -> None:
+    from genlab import io
+
+    try:
+        io.write_bytes(path, content)
+    except RunError:
+        pass   # a read-only folder: the error being raised says more than this one would
 
 
 def _resumed_config(run: Run, family, config, overrides: dict):
@@ -305,13 +324,17 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     count = _count(count, "the number of samples", minimum=10, maximum=MAX_SAMPLES)
     run, family, config = open_run(path)
     result = Evaluation(title=f"evaluate {run.path}")
+    images = None
+    if family.generate is not None and not noise_sweep:
+        # The samples first: a damaged generator or decoder then fails before family.evaluate
+        # writes its figures to metrics.json, so a failed evaluate changes no file.
+        dataset_name = dataset or getattr(config, "dataset", "mnist")
+        real = evaluation.real_reference(dataset_name, data_dir)
+        images = evaluation.check_images(family.generate(run, config, count, seed=seed), real.dataset.image_shape, str(run.path))
     if family.evaluate is not None:
         result.family_metrics = family.evaluate(run, config, data_dir=data_dir, seed=seed, noise_sweep=noise_sweep)
-    if family.generate is None or noise_sweep:
+    if images is None:
         return result
-    dataset_name = dataset or getattr(config, "dataset", "mnist")
-    real = evaluation.real_reference(dataset_name, data_dir)
-    images = evaluation.check_images(family.generate(run, config, count, seed=seed), real.dataset.image_shape, str(run.path))
     values = evaluation.score(images, real, seed=seed)
     run.update_metrics({f"sample_{key}": value for key, value in values.items()} | {"evaluator_sha256": real.evaluator.sha256})
     result.rows = {f"{family.name} samples": values}
