@@ -80,7 +80,9 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         if run.family_name != family.name:
             raise RunError(f"{resume} is a '{run.family_name}' run, not '{family.name}'; resume it with genlab train {run.family_name} --resume {resume}")
         config = _config.load_run_config(run.path / "config.toml", family)
+        run.read_metrics()   # a damaged metrics.json stops the resume here, before config.toml is rewritten
         if overrides:
+            config_before, progress_before = (run.path / "config.toml").read_bytes(), _checkpoint_files(run)
             config = _resumed_config(run, family, config, overrides)
     else:
         config = _config.resolve(family, preset, config_file, overrides)
@@ -91,15 +93,18 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
     started = time.perf_counter()
     try:
         metrics = family.train(config, run, data_dir=data_dir, verbose=verbose, resume=resume is not None)
-    except GenlabError as error:
-        run.update_metrics({"status": "failed", "error": str(error)})
-        raise
-    except KeyboardInterrupt:
-        run.update_metrics({"status": "interrupted"})
-        raise
-    except Exception as error:
-        run.update_metrics({"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0],
-                            "traceback": traceback.format_exc(limit=5)})
+    except BaseException as error:
+        if resume is not None and overrides and _checkpoint_files(run) == progress_before:
+            # A resume that failed before its first new checkpoint (a damaged history.csv, no intact
+            # checkpoint...) gets its config.toml back: the run is as long as it was.
+            _restore(run.path / "config.toml", config_before)
+        if isinstance(error, GenlabError):
+            run.update_metrics({"status": "failed", "error": str(error)})
+        elif isinstance(error, KeyboardInterrupt):
+            run.update_metrics({"status": "interrupted"})
+        elif isinstance(error, Exception):
+            run.update_metrics({"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0],
+                                "traceback": traceback.format_exc(limit=5)})
         raise
     metrics = dict(metrics)
     metrics.setdefault("train_wall_s", time.perf_counter() - started)
@@ -113,6 +118,20 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
                                            if isinstance(value, (int, float)) and not isinstance(value, bool)]
         print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
     return run
+
+
+def _checkpoint_files(run: Run) -> dict[str, int]:
+    """Each checkpoint file's modification time: what tells whether a resume got anywhere."""
+    return {path.name: path.stat().st_mtime_ns for path in run.checkpoints.glob("*.npz")} if run.checkpoints.is_dir() else {}
+
+
+def _restore(path: Path, content: bytes) -> None:
+    from genlab import io
+
+    try:
+        io.write_bytes(path, content)
+    except RunError:
+        pass   # a read-only folder: the error being raised says more than this one would
 
 
 def _resumed_config(run: Run, family, config, overrides: dict):
@@ -196,6 +215,8 @@ def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, b
     steps = _count(steps, "steps", minimum=2, maximum=MAX_INTERPOLATION_STEPS)
     seed = _seed(seed)
     if between is not None:
+        if not isinstance(between, (tuple, list)) or len(between) != 2:
+            raise ConfigError(f"between must be two test image indices (a, b), got {between!r}")
         between = tuple(_count(index, "a test image index", minimum=0) for index in between)
     opened, family, config = open_run(run)
     if family.interpolate is None:
@@ -211,14 +232,19 @@ def input_images(run: str | Path | Run, images) -> np.ndarray:
     run = run if isinstance(run, Run) else Run.open(run)
     image_shape = _image_shape(run)
     if isinstance(images, (str, Path)):
-        return inputs.load_images(images, image_shape)
-    array = np.asarray(images)
-    if array.ndim == 3 and image_shape[-1] == 1 and array.shape[1:] == image_shape[:2]:
-        array = array[..., None]
-    if array.ndim != 4 or array.shape[1:] != image_shape:
-        raise DataError(f"images of shape {array.shape} do not fit this run's {image_shape}; pass N x {' x '.join(map(str, image_shape))}")
+        array, where = inputs.load_images(images, image_shape), f"{images}: "
+    else:
+        array, where = np.asarray(images), ""
+        if array.ndim == 3 and image_shape[-1] == 1 and array.shape[1:] == image_shape[:2]:
+            array = array[..., None]
+        if array.ndim != 4 or array.shape[1:] != image_shape:
+            raise DataError(f"images of shape {array.shape} do not fit this run's {image_shape}; pass N x {' x '.join(map(str, image_shape))}")
+    # The same checks for a file as for an array: a NaN pixel would come back as a NaN image, and
+    # an empty batch as a Keras traceback.
     if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
-        raise DataError("images must be finite numbers in [0, 1]")
+        raise DataError(f"{where}images must be finite numbers in [0, 1]")
+    if len(array) == 0:
+        raise DataError(f"{where}no images (an empty batch); pass at least one image")
     return np.clip(array.astype("float32"), 0.0, 1.0)
 
 
@@ -298,13 +324,17 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     count = _count(count, "the number of samples", minimum=10, maximum=MAX_SAMPLES)
     run, family, config = open_run(path)
     result = Evaluation(title=f"evaluate {run.path}")
+    images = None
+    if family.generate is not None and not noise_sweep:
+        # The samples first: a damaged generator or decoder then fails before family.evaluate
+        # writes its figures to metrics.json, so a failed evaluate changes no file.
+        dataset_name = dataset or getattr(config, "dataset", "mnist")
+        real = evaluation.real_reference(dataset_name, data_dir)
+        images = evaluation.check_images(family.generate(run, config, count, seed=seed), real.dataset.image_shape, str(run.path))
     if family.evaluate is not None:
         result.family_metrics = family.evaluate(run, config, data_dir=data_dir, seed=seed, noise_sweep=noise_sweep)
-    if family.generate is None or noise_sweep:
+    if images is None:
         return result
-    dataset_name = dataset or getattr(config, "dataset", "mnist")
-    real = evaluation.real_reference(dataset_name, data_dir)
-    images = evaluation.check_images(family.generate(run, config, count, seed=seed), real.dataset.image_shape, str(run.path))
     values = evaluation.score(images, real, seed=seed)
     run.update_metrics({f"sample_{key}": value for key, value in values.items()} | {"evaluator_sha256": real.evaluator.sha256})
     result.rows = {f"{family.name} samples": values}

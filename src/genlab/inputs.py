@@ -23,8 +23,9 @@ def load_images(path: str | Path, image_shape: tuple[int, int, int], bright_digi
 def _load_npy(path: Path, image_shape) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise DataError(f"{path} is not a readable .npy array of images ({error}); save one with numpy.save") from error
+    except (ValueError, OSError, EOFError) as error:   # EOFError: an empty file
+        detail = str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"{path} is not a readable .npy array of images ({detail}); save one with numpy.save") from error
     height, width, channels = image_shape
     if array.ndim == 1:
         array = array[None]

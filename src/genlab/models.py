@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 from genlab.errors import RunError, UnsafeModelError
+
+# What reading a damaged archive raises: bad zip structure or CRC, a cut-off member, garbled JSON
+# (ValueError covers JSONDecodeError and UnicodeDecodeError), an unreadable HDF5 weights file.
+_DAMAGED = (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, zlib.error)
 
 # Layers whose config carries Python code (bytecode or a function name to import).
 _CODE_CARRYING = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
@@ -32,11 +37,17 @@ def check_safe(path: str | Path) -> None:
         raise RunError(f"model file {path} does not exist; check the path (a run folder holds model.keras)")
     try:
         with zipfile.ZipFile(path) as archive:
+            # Every member's CRC first: a flipped byte in the weights is then this one line, not an
+            # error from deep inside Keras' loader.
+            bad_member = archive.testzip()
+            if bad_member is not None:
+                raise zipfile.BadZipFile(f"bad CRC-32 for {bad_member}")
             config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
-        raise RunError(f"{path} is not a valid .keras model file ({error}); re-save it with model.save('x.keras')") from error
+    except _DAMAGED as error:
+        raise RunError(f"{path} is not a valid .keras model file ({_first_line(error)}); "
+                       "re-save it with model.save('x.keras'), or restore it from a copy") from error
     for node in _walk(config):
-        if node.get("class_name") in _CODE_CARRYING:
+        if isinstance(node.get("class_name"), str) and node["class_name"] in _CODE_CARRYING:
             raise UnsafeModelError(f"{path} contains a {node['class_name']} layer, whose loading would run arbitrary code; genlab refuses it (rebuild the model without Lambda layers)")
         if node.get("class_name") == "__lambda__" or "function_type" in node and node.get("function_type") == "lambda":
             raise UnsafeModelError(f"{path} contains serialised Python code; genlab refuses it")
@@ -50,5 +61,13 @@ def load_model(path: str | Path, compile: bool = False):
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except ValueError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UnsafeModelError(f"Keras refused to load {path} in safe mode: {first_line}") from error
+        if "safe_mode" in str(error):
+            raise UnsafeModelError(f"Keras refused to load {path} in safe mode: {_first_line(error)}") from error
+        raise RunError(f"{path} is damaged ({_first_line(error)}); restore it from a copy or train the run again") from error
+    except (_DAMAGED + (TypeError,)) as error:   # TypeError: a config naming classes Keras does not know
+        raise RunError(f"{path} is damaged ({_first_line(error)}); restore it from a copy or train the run again") from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

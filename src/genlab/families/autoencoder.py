@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from genlab.config import describe
-from genlab.errors import ConfigError, DataError
+from genlab.errors import ConfigError, DataError, RunError
 from genlab.families import Family, ImageGrid
 
 ARCHITECTURES = ("dense", "conv")
@@ -198,12 +198,31 @@ def generate(run, config, count: int, *, seed: int, label: int | None = None) ->
     """New images: random latent points from the training codes' Gaussian, decoded."""
     if label is not None:
         raise DataError(f"{run.path} is an {run.family_name} run, which is not conditional; a class needs a cgan run")
-    gaussian = np.load(run.path / "latent_gaussian.npz", allow_pickle=False)
+    gaussian = _latent_gaussian(run, config.latent_dim)
     rng = np.random.default_rng(seed)
     codes = rng.multivariate_normal(gaussian["mean"], gaussian["covariance"], size=count, method="cholesky")
     if bool(gaussian["nonnegative"]):  # relu codes are never negative
         codes = np.maximum(codes, 0.0)
     return decode(run, codes)
+
+
+def _latent_gaussian(run, latent_dim: int) -> dict[str, np.ndarray]:
+    """latent_gaussian.npz's arrays, checked; a missing or damaged file is one RunError naming it."""
+    import zipfile
+
+    path = run.path / "latent_gaussian.npz"
+    fix = "restore it from a copy or train the run again"
+    if not path.is_file():
+        raise RunError(f"{path} is missing (sampling needs the training codes' Gaussian); {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            gaussian = {key: archive[key] for key in ("mean", "covariance", "nonnegative")}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+        raise RunError(f"{path} is damaged ({type(error).__name__}); {fix}") from error
+    if gaussian["mean"].shape != (latent_dim,) or gaussian["covariance"].shape != (latent_dim, latent_dim) \
+            or not np.isfinite(gaussian["mean"]).all() or not np.isfinite(gaussian["covariance"]).all():
+        raise RunError(f"{path} is damaged (no finite {latent_dim}-D mean and covariance); {fix}")
+    return gaussian
 
 
 def decode(run, codes: np.ndarray) -> np.ndarray:
