@@ -342,7 +342,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
         while step < config.steps:
             step += 1
             outputs = trainer.step(*trainer.batch(images, dataset.y_train, order.next_indices()))
-            values = {key: float(value) for key, value in outputs.items()}
+            values = {key: float(backend.to_numpy(value)) for key, value in outputs.items()}   # detached on torch
             problem = divergence(values, trainer, check_weights=step % config.log_every == 0)
             if problem is not None:
                 if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:
