@@ -71,14 +71,16 @@ def test_two_rollbacks_in_a_row_halve_the_rate_again_and_draw_other_batches(tmp_
     data order): the rate must still compound (1/2, then 1/4) and each retry must see other data,
     or retries 2 and 3 would replay retry 1 exactly."""
     record = []
-    # Call 5 is step 5 (NaN); rollback 1 resumes at step 5 = call 6 (NaN again); rollback 2 -> call 7.
-    _nan_at(monkeypatch, 5, 6, record=record)
+    # The loop reads results back in chunks (here 2 steps, log_every=2): call 5 is step 5 (NaN),
+    # call 6 step 6; the guard then rolls back to step 4, so call 7 is step 5 again (NaN again),
+    # call 8 step 6; rollback 2, and call 9 is step 5 once more.
+    _nan_at(monkeypatch, 5, 7, record=record)
     run = api.train("gan", preset="chapter", overrides={**TINY, "on_nan": "rollback"}, out=tmp_path / "run",
                     verbose=0, print_summary=False)
     assert run.read_metrics()["rollbacks"] == 2 and run.read_metrics()["status"] == "complete"
     original = record[0][0]
     rates = [rate for rate, _ in record]
-    assert rates[5] == pytest.approx(original / 2) and rates[6] == pytest.approx(original / 4)
-    # Steps 5 (first try), 5 (retry 1) and 5 (retry 2) drew three different batches.
-    batches = [pixels for _, pixels in record[4:7]]
+    assert rates[6] == pytest.approx(original / 2) and rates[8] == pytest.approx(original / 4)
+    # Steps 5 (first try, call 5), 5 (retry 1, call 7) and 5 (retry 2, call 9) drew three different batches.
+    batches = [record[index][1] for index in (4, 6, 8)]
     assert len(set(batches)) == 3

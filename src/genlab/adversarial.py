@@ -338,24 +338,38 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
     if config.on_nan == "rollback" and not (run.checkpoints / "latest.json").is_file():
         save_checkpoint(run, trainer, start_step, order, elapsed_before)   # something to roll back to
     step = start_step
+    pending: list[tuple[int, dict]] = []   # (step, its outputs, not yet read back from the device)
     try:
         while step < config.steps:
             step += 1
-            outputs = trainer.step(*trainer.batch(images, dataset.y_train, order.next_indices()))
-            values = {key: float(backend.to_numpy(value)) for key, value in outputs.items()}   # detached on torch
-            problem = divergence(values, trainer, check_weights=step % config.log_every == 0)
+            pending.append((step, trainer.step(*trainer.batch(images, dataset.y_train, order.next_indices()))))
+            boundaries = (config.log_every, config.sample_every, config.checkpoint_every)
+            if step < config.steps and all(step % every for every in boundaries):
+                continue   # no host sync: the device runs ahead while Python prepares the next batch
+            # The chunk's results are read back once; the guard sees every step of it before
+            # anything is logged, drawn or checkpointed.
+            problem, problem_step = None, step
+            for pending_step, outputs in pending:
+                values = {key: float(backend.to_numpy(value)) for key, value in outputs.items()}   # detached on torch
+                problem = divergence(values, trainer, check_weights=False)
+                if problem is not None:
+                    problem_step = pending_step
+                    break
+                for key, value in values.items():
+                    window.setdefault(key, []).append(value)
+            if problem is None:
+                problem = divergence({}, trainer, check_weights=step % config.log_every == 0)
+            progress.update(len(pending))
+            pending = []
             if problem is not None:
                 if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:
-                    raise DivergenceError(f"{run.family_name} diverged at step {step}: {problem}; the last good checkpoint "
+                    raise DivergenceError(f"{run.family_name} diverged at step {problem_step}: {problem}; the last good checkpoint "
                                           f"(step {last_good}) is kept; lower learning_rate and --resume, or use --set on_nan=rollback")
                 rollbacks += 1
                 step = rollback(run, trainer, order, problem, rollbacks)
                 progress.n = step
                 window = {}
                 continue
-            for key, value in values.items():
-                window.setdefault(key, []).append(value)
-            progress.update(1)
             if step % config.log_every == 0 or step == config.steps:
                 row = {"step": step, **{key: float(np.mean(vals)) for key, vals in window.items()},
                        "seconds": elapsed_before + time.perf_counter() - started}
