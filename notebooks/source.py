@@ -52,7 +52,7 @@ CELLS = [
     설치는 저장소 루트에서 한 번이면 됩니다(README.ko.md 참고).
 
     ```bash
-    pip install -e ".[cpu,notebook]"
+    pip install -e ".[cpu,notebook]" jupyterlab
     jupyter lab notebooks/chapter12.ipynb
     ```
     """, """
@@ -73,7 +73,7 @@ CELLS = [
     Install once, from the repository root (see README.md):
 
     ```bash
-    pip install -e ".[cpu,notebook]"
+    pip install -e ".[cpu,notebook]" jupyterlab
     jupyter lab notebooks/chapter12.en.ipynb
     ```
     """),
@@ -228,7 +228,7 @@ CELLS = [
     """),
     md("""
     위 행은 훈련 이미지이고, 아래 행은 평균 '모델'에서 다섯 번 뽑은 '샘플'입니다. 다섯 장이 모두 똑같습니다.
-    3장에서 학습한 GAN의 샘플을 이 평균 이미지 옆에 나란히 놓고 다시 비교해 보겠습니다.
+    3절에서 학습할 GAN의 샘플을 이 평균 이미지 옆에 나란히 놓고 다시 비교해 보겠습니다.
 
     ### 1.2 판별 모델과 생성 모델
 
@@ -291,12 +291,12 @@ CELLS = [
     activations = hidden.predict(digits.reshape(len(digits), -1), verbose=0)    # @ko (5, 64) @en (5, 64)
     predicted = model.predict(digits.reshape(len(digits), -1), verbose=0).argmax(axis=1)
 
-    figure, axes = plt.subplots(2, 5, figsize=(10, 4.4))
+    figure, axes = plt.subplots(2, 5, figsize=(11, 4.6))
     for column in range(5):
         axes[0, column].imshow(digits[column, :, :, 0], cmap="gray")
         axes[0, column].set_title(f"label {mnist.y_test[column]}, predicted {predicted[column]}", fontsize=9)
         shown = axes[1, column].imshow(activations[column].reshape(8, 8), cmap="viridis", vmin=0, vmax=activations.max())
-        axes[1, column].set_title(f"{(activations[column] > 0).sum()} of 64 units active", fontsize=9)
+        axes[1, column].set_title(f"{(activations[column] > 0).sum()}/64 active", fontsize=9)
     for axis in axes.ravel():
         axis.set_xticks([])
         axis.set_yticks([])
@@ -376,19 +376,21 @@ CELLS = [
     세 행은 차례로 잡음 섞인 입력, 잡음 제거 오토인코더의 출력, 깨끗한 원본입니다. 사람 눈에도 알아보기
     어려운 입력에서 숫자의 모양을 꽤 잘 되살립니다.
 
-    학습한 모델은 `genlab.denoise`로 다른 이미지에도 쓸 수 있습니다. 이번에는 학습 때 보지 못한 테스트 숫자
-    (인덱스 11~20)에 새 잡음을 섞어 넣어 봅니다. PNG나 JPEG 파일 경로를 넘겨도 됩니다.
+    학습한 모델은 `genlab.denoise`로 다른 이미지에도 쓸 수 있습니다. PNG나 JPEG 파일 경로를 넘겨도 됩니다.
+    실제 사진처럼 이미지는 [0, 1] 범위에 있어야 하므로, 이번에는 테스트 숫자(인덱스 11~20)에 조금 약한 잡음
+    (표준편차 0.3)을 섞은 뒤 [0, 1]로 잘라서 넣어 봅니다. 학습 때와 다른 잡음인데도 숫자를 되살리는지 보세요.
     """, """
     The three rows are the noisy input, the denoiser's output and the clean original. The digit's shape
     comes back from inputs that are hard to read even for a person.
 
-    The trained model works on any images through `genlab.denoise`: here test digits 11 to 20, with
-    fresh noise. A PNG or JPEG path works too.
+    The trained model works on any images through `genlab.denoise`; a PNG or JPEG path works too.
+    Images, like photos, must lie in [0, 1]: here test digits 11 to 20 get a milder noise (standard
+    deviation 0.3), clipped to [0, 1]. Does the model restore digits under noise it was not trained on?
     """),
     code("""
     clean = x_test[11:21]
-    noisy = clean + 0.55 * np.random.default_rng(7).standard_normal(clean.shape).astype("float32")   # @ko 새 잡음(자르지 않음) @en fresh noise, unclipped
-    denoised = genlab.denoise(dae.path, np.clip(noisy, 0, 1))   # @ko genlab.denoise는 [0, 1] 범위의 이미지를 받습니다 @en genlab.denoise takes images in [0, 1]
+    noisy = np.clip(clean + 0.3 * np.random.default_rng(7).standard_normal(clean.shape), 0, 1)   # @ko 새 잡음, [0, 1]로 자름 @en fresh noise, clipped to [0, 1]
+    denoised = genlab.denoise(dae.path, noisy)   # @ko float32 (10, 28, 28, 1), [0, 1] 범위 @en float32 (10, 28, 28, 1), in [0, 1]
     show(plotting.image_rows([("noisy", noisy), ("denoised", denoised), ("original", clean)], ROOT / "denoise-api.png"))
     """),
     # ------------------------------------------------------------------ 3. GAN
@@ -635,7 +637,7 @@ CELLS = [
 
     ### 4.2 변분 오토인코더(VAE)
 
-    2장의 오토인코더가 만든 코드는 잠재 공간 여기저기에 흩어져 있어서, 아무 점이나 골라 디코딩하면 숫자가
+    2절의 오토인코더가 만든 코드는 잠재 공간 여기저기에 흩어져 있어서, 아무 점이나 골라 디코딩하면 숫자가
     아닌 것이 나오기 쉽습니다. 변분 오토인코더(VAE, variational autoencoder)의 인코더는 코드 하나 대신 정규
     분포의 평균과 분산을 출력하고, 손실에 KL 발산(KL divergence) 항을 더해 코드가 표준 정규 분포 $N(0, I)$를
     따르도록 만듭니다. 그래서 학습이 끝나면 $z \\sim N(0, I)$를 뽑아 디코더에 넣기만 하면 새 숫자가 나옵니다.
@@ -662,7 +664,7 @@ CELLS = [
     md("""
     ### 4.3 조건부 GAN(cGAN): 원하는 숫자 그리기
 
-    3장의 GAN은 어떤 숫자가 나올지 고를 수 없습니다. 조건부 GAN(conditional GAN)은 생성자와 판별자 모두에
+    3절의 GAN은 어떤 숫자가 나올지 고를 수 없습니다. 조건부 GAN(conditional GAN)은 생성자와 판별자 모두에
     클래스 레이블을 함께 넣어, "7을 그려라"처럼 원하는 숫자를 요청할 수 있게 합니다. genlab의 cGAN은 책의
     GAN과 같은 합성곱 구조에 레이블 임베딩(embedding)과 투영 판별자(projection discriminator)를 더한 것입니다.
     `genlab.sample(run, 개수, label=7)`로 원하는 클래스를 뽑습니다. 한 행이 한 클래스입니다.
@@ -702,8 +704,9 @@ CELLS = [
 
     이 노트북에서 학습한 모든 모델은 `ROOT` 아래 실행 폴더에 설정(`config.toml`), 학습 기록(`history.csv`),
     지표(`metrics.json`), 그림(`figures/`), 모델 파일(`.keras`)로 남아 있습니다. 명령줄에서도 똑같이 쓸 수 있습니다.
-    예를 들어 `genlab sample <실행 폴더> -n 64`, `genlab evaluate <실행 폴더>`, 그리고 모든 실행을 한 페이지로 모은
-    HTML 보고서 `genlab report <실행 폴더들>`가 있습니다. 아래 셀은 그 보고서를 만들고 프로그램별 시간을 보여 줍니다.
+    예를 들어 `genlab sample <실행 폴더> -n 64`, `genlab evaluate <실행 폴더>`, 그리고 모든 실행을 한 페이지에 모은
+    HTML 보고서를 만드는 `genlab report <실행 폴더들>`이 있습니다. 아래 셀은 그 보고서를 만들고 프로그램별 학습 시간을
+    보여 줍니다.
     """, """
     ## 5. Summary
 

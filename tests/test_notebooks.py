@@ -3,6 +3,7 @@ committed without outputs, and executed end to end (CI budget, embedded data, no
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
 import time
@@ -81,6 +82,7 @@ def test_localize_keeps_one_language_and_refuses_a_broken_marker():
         build.localize('print("«안녕 hello»")', "en")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_notebook_executes_without_error(language, tmp_path, monkeypatch):
     """Each notebook, top to bottom, in a fresh kernel: no network, no data folder, CI budget."""
@@ -91,8 +93,7 @@ def test_notebook_executes_without_error(language, tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_NOTEBOOK_BUDGET", "ci")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     # The kernel imports the genlab being tested, wherever pytest runs from.
-    monkeypatch.setenv("PYTHONPATH", str(ROOT / "src") + (":" + __import__("os").environ["PYTHONPATH"]
-                                                           if __import__("os").environ.get("PYTHONPATH") else ""))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
     (tmp_path / "home").mkdir()
     started = time.perf_counter()
     executed = build.execute(NOTEBOOKS / build.LANGUAGES[language], tmp_path, timeout=600)   # raises on any error
