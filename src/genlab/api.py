@@ -58,15 +58,46 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
           runs_root: str | Path = "runs", data_dir: str | Path | None = None, seed: int | None = None,
           backend: str | None = None, verbose: int = 0, resume: str | Path | None = None,
           print_summary: bool = False) -> Run:
-    """Train one family into a run folder and return the Run (`run.path`, `run.metrics`).
+    """Train one model family and save everything in a run folder.
 
-    Config layers, later winning: the family's defaults < `preset` ("chapter" or "default")
-    < `config_file` (TOML) < `overrides` (e.g. {"steps": 500}) < `seed`. `resume=RUN`
-    continues that run from its last checkpoint (only steps/epochs/on_nan may change, and only
-    to train further). `verbose=1` shows progress bars; `print_summary=True` prints the final
-    metrics as a table.
+    The settings are layered, later layers winning: the family's defaults < `preset` <
+    `config_file` < `overrides` < `seed`. `genlab.config_help(family_name, preset)` lists every
+    key with its value and meaning.
 
-    Example: run = genlab.train("ae", preset="chapter"); run.metrics["test_mse"]
+    Parameters:
+        family_name: "classifier", "ae", "dae", "gan" (the chapter's programs 1-4), or
+            "vae", "cgan", "wgan-gp" (beyond the chapter).
+        preset: "chapter" (the textbook's exact settings) or "default" (genlab's better ones;
+            also used when None).
+        config_file: a TOML file of settings.
+        overrides: settings by key, e.g. {"steps": 500} or {"epochs": 5, "dataset": "fashion-mnist"};
+            an unknown key is an error naming the closest valid one.
+        out: the run folder to create; by default `runs_root/<family>-<date>-<time>`.
+        runs_root: the folder that holds run folders when `out` is not given ("runs").
+        data_dir: the only folder to look for the dataset in (otherwise GENLAB_DATA_DIR, caches,
+            a download, and offline the embedded mnist-5k for mnist).
+        seed: random seed (weights, noise, data order); the config's seed, 0, when None.
+        backend: "tensorflow" (default), "torch" or "jax"; KERAS_BACKEND when None.
+        verbose: 0 trains quietly, 1 shows progress bars.
+        resume: a run folder to continue from its last checkpoint instead of starting a new run;
+            only steps, epochs and on_nan may change in `overrides`, and only to train further.
+        print_summary: print the final metrics as a table.
+
+    Returns:
+        The genlab.runs.Run: `run.path` (the folder: config.toml, history.csv, metrics.json,
+        figures/, the .keras models, checkpoints/), `run.metrics` (test metrics, "train_wall_s",
+        "status"), `run.figures` (the figures folder), `run.load_model(name)` (a saved model,
+        loaded in Keras safe mode).
+
+    Raises:
+        genlab.errors.GenlabError (ConfigError, DataError, RunError) with a one-line message for
+        bad arguments, settings or data; metrics.json then says "status": "failed".
+
+    Example:
+        >>> import genlab
+        >>> run = genlab.train("ae", preset="chapter", overrides={"epochs": 5})
+        >>> run.metrics["test_mse"]
+        >>> genlab.train("gan", resume="runs/gan-20261122-101500", overrides={"steps": 4000})   # train further
     """
     backend_name = _backend.configure(backend)
     from genlab import families
@@ -161,7 +192,19 @@ def _resumed_config(run: Run, family, config, overrides: dict):
 
 
 def open_run(path: str | Path):
-    """Open a finished run: returns (run, family, config)."""
+    """Open a finished run folder.
+
+    Parameters:
+        path: a run folder written by `train`.
+
+    Returns:
+        (run, family, config): the genlab.runs.Run, its model family (genlab.families.Family)
+        and its settings as written to config.toml (a dataclass: `config.epochs`, `config.steps`...).
+
+    Example:
+        >>> run, family, config = genlab.open_run("runs/gan-20261122-101500")
+        >>> config.steps, run.metrics["seconds_per_step"]
+    """
     run = Run.open(path)
     _backend.configure(None)
     from genlab import families
@@ -172,9 +215,18 @@ def open_run(path: str | Path):
 
 
 def config_help(family_name: str, preset: str | None = None) -> list[tuple[str, Any, str]]:
-    """(key, value, description) for every setting of a family under a preset (default: "default").
+    """Every setting of a model family, with its value under a preset and what it does.
 
-    Example: for key, value, text in genlab.config_help("gan", "chapter"): print(key, value, text)
+    Parameters:
+        family_name: a model family, e.g. "gan".
+        preset: "chapter" or "default" (None: "default").
+
+    Returns:
+        A list of (key, value, description) tuples, in the config's order.
+
+    Example:
+        >>> for key, value, text in genlab.config_help("gan", "chapter"):
+        ...     print(key, value, text)
     """
     from genlab import families
 
@@ -191,10 +243,20 @@ def _generating(path, what: str):
 
 
 def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label: int | None = None) -> np.ndarray:
-    """New images from a trained generative run: float32 N x H x W x C in [0, 1].
+    """New images from a trained generative run (ae, dae, vae, gan, cgan, wgan-gp).
 
-    `label` asks a conditional run (cgan) for one class. The same seed gives the same images.
-    Example: genlab.sample("runs/gan-20261122-101500", 16, seed=1)
+    Parameters:
+        run: the run folder.
+        count: how many images (1 to 1,000,000).
+        seed: random seed of the latent points; the same seed gives the same images.
+        label: a class (0-9 for MNIST) for a conditional run (cgan); None for the others.
+
+    Returns:
+        float32 array of shape (count, H, W, C), values in [0, 1] (MNIST: count x 28 x 28 x 1).
+
+    Example:
+        >>> images = genlab.sample("runs/gan-20261122-101500", 16, seed=1)
+        >>> sevens = genlab.sample("runs/cgan-20261122-101500", 16, label=7)
     """
     count = _count(count, "the number of samples", maximum=MAX_SAMPLES)
     seed = _seed(seed)
@@ -206,11 +268,24 @@ def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label:
 
 def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, between: tuple[int, int] | None = None,
                 data_dir: str | Path | None = None):
-    """Images along straight lines in latent space, as a genlab.families.ImageGrid
-    (`.images`, `.columns`, `.title`). GANs: four rows between random latent points;
-    autoencoders: between the codes of two test images (`between=(a, b)`, default (1, 2)).
+    """Images along straight lines in a trained run's latent space.
 
-    Example: grid = genlab.interpolate(run_path, steps=8); grid.images.shape
+    Parameters:
+        run: the run folder (a GAN family or an autoencoder).
+        steps: images on each line (2 to 1000).
+        seed: random seed of a GAN's line ends.
+        between: autoencoders: the two test images whose codes are the line's ends (default (1, 2)).
+        data_dir: where to find the test images (as for `train`).
+
+    Returns:
+        A genlab.families.ImageGrid: `.images` (float32 N x H x W x C in [0, 1]), `.columns`,
+        `.title`. GANs: four rows between random latent points; autoencoders: one row, the two
+        originals at its ends. `genlab.save_images(grid.images, "lines.png", columns=grid.columns)`
+        draws it.
+
+    Example:
+        >>> grid = genlab.interpolate("runs/gan-20261122-101500", steps=8)
+        >>> grid.images.shape
     """
     steps = _count(steps, "steps", minimum=2, maximum=MAX_INTERPOLATION_STEPS)
     seed = _seed(seed)
@@ -225,8 +300,19 @@ def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, b
 
 
 def input_images(run: str | Path | Run, images) -> np.ndarray:
-    """Float images N x H x W x C in [0, 1] that fit the run's networks, from an array or a
-    PNG/JPEG (any size: converted to the run's shape and MNIST polarity) or .npy file."""
+    """Images ready for a run's networks, from an array or a file.
+
+    Parameters:
+        run: the run folder (or an open Run) whose networks the images must fit.
+        images: an array N x H x W [x C] of numbers in [0, 1], or the path of a PNG/JPEG (any
+            size: converted to the run's shape and MNIST polarity) or .npy file.
+
+    Returns:
+        float32 array N x H x W x C, clipped to [0, 1].
+
+    Example:
+        >>> genlab.api.input_images("runs/ae-20261122-101500", "digit.png").shape
+    """
     from genlab import inputs
 
     run = run if isinstance(run, Run) else Run.open(run)
@@ -257,10 +343,18 @@ def _image_shape(run: Run) -> tuple[int, int, int]:
 
 
 def reconstruct(run: str | Path, images) -> np.ndarray:
-    """Encode and decode images with an ae, dae or vae run: float32 N x H x W x C in [0, 1].
-    `images`: an array (N x H x W [x C], floats in [0, 1]) or a PNG/JPEG/.npy file.
+    """Encode and decode images with an autoencoder run (ae, dae or vae).
 
-    Example: genlab.reconstruct("runs/ae-20261122-101500", "digit.png")
+    Parameters:
+        run: the run folder.
+        images: an array N x H x W [x C] of floats in [0, 1], or the path of a PNG/JPEG (any size:
+            converted to the run's shape and MNIST polarity) or .npy file.
+
+    Returns:
+        float32 array N x H x W x C in [0, 1]: the reconstructions.
+
+    Example:
+        >>> genlab.reconstruct("runs/ae-20261122-101500", "digit.png")
     """
     opened, family, config = open_run(run)
     if family.reconstruct is None:
@@ -269,9 +363,17 @@ def reconstruct(run: str | Path, images) -> np.ndarray:
 
 
 def denoise(run: str | Path, images) -> np.ndarray:
-    """Remove noise with a dae run: float32 N x H x W x C in [0, 1] (images as for reconstruct).
+    """Remove noise from images with a denoising autoencoder run (dae).
 
-    Example: genlab.denoise("runs/dae-20261122-101500", noisy_images)
+    Parameters:
+        run: the dae run folder.
+        images: as for `reconstruct`: an array N x H x W [x C] in [0, 1], or a PNG/JPEG/.npy path.
+
+    Returns:
+        float32 array N x H x W x C in [0, 1]: the denoised images.
+
+    Example:
+        >>> clean = genlab.denoise("runs/dae-20261122-101500", np.clip(noisy_images, 0, 1))
     """
     opened, family, config = open_run(run)
     if not family.denoises:
@@ -303,15 +405,28 @@ class Evaluation:
 
 def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, count: int = 10000, seed: int = DEFAULT_SEED,
              reference: bool = True, data_dir: str | Path | None = None, noise_sweep: bool = False) -> Evaluation:
-    """Score a run or a set of images with the shipped evaluator against the real test set.
+    """Score a run, or any set of images, with the shipped evaluator against the real test set.
 
-    `source`: a run folder (its family's own test figures, then `count` new samples' FID, KID,
-    precision/recall/density/coverage, classifier score, class coverage, nearest-training
-    distance), or images (an N x H x W [x C] array in [0, 1], or an .npz holding `images`) with
-    `dataset=` naming what to compare with. `reference=True` adds the two reference rows (real
-    training images, the per-pixel mean image). The run's metrics.json gets `sample_*` keys.
+    Parameters:
+        source: a run folder (its family's own test figures, then `count` new samples scored), or
+            images: an array N x H x W [x C] in [0, 1], or an .npz file holding `images`.
+        dataset: the dataset to compare with (default: the run's, or "mnist" for images).
+        count: how many samples of a run to score (10 to 1,000,000; 10000 by default).
+        seed: random seed of the samples.
+        reference: add the two reference rows (real training images, the per-pixel mean image).
+        data_dir: where to find the dataset (as for `train`).
+        noise_sweep: a dae/ae run only: the test MSE over gaussian noise levels 0.1 .. 0.8 instead.
 
-    Example: genlab.evaluate("runs/gan-20261122-101500").rows["gan samples"]["fid"]
+    Returns:
+        An Evaluation: `.rows` (name -> {"fid", "kid", "precision", "recall", "density",
+        "coverage", "classifier_score", "class_coverage", "nn_train_distance", ...}),
+        `.family_metrics` (the family's own test figures: accuracy, MSE...), and `.table()`, all
+        of it as text. A run's metrics.json also gets the scores as `sample_*` keys.
+
+    Example:
+        >>> result = genlab.evaluate("runs/gan-20261122-101500", count=1000)
+        >>> result.rows["gan samples"]["fid"]
+        >>> print(result.table())
     """
     from genlab import evaluation
 
@@ -357,7 +472,17 @@ def _evaluate_images(images: np.ndarray, name: str, dataset: str, seed: int, ref
 
 
 def load_samples_file(path: str | Path) -> np.ndarray:
-    """The `images` array of an .npz of samples (as `genlab sample --npz` writes)."""
+    """Read an .npz of samples (as `genlab sample --npz` and `save_images(npz=...)` write).
+
+    Parameters:
+        path: the .npz file; its array `images` (or its only array) is read, pickles refused.
+
+    Returns:
+        The array as stored (float32 N x H x W x C in [0, 1] when genlab wrote it).
+
+    Example:
+        >>> images = genlab.api.load_samples_file("samples.npz")
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"samples file {path} does not exist; write one with genlab sample RUN --npz FILE")
@@ -379,8 +504,22 @@ MAX_GRID_IMAGES = 400   # a grid PNG of more images is unreadable (and slow to d
 
 def save_images(images: np.ndarray, png: str | Path | None = None, *, npz: str | Path | None = None,
                 title: str | None = None, columns: int | None = None, row_labels: Sequence[str] | None = None) -> list[Path]:
-    """Write images as a grid PNG (at most MAX_GRID_IMAGES shown) and/or all of them to an .npz
-    (`images`, float32 in [0, 1]); returns the paths written. Each file is written atomically."""
+    """Write images as a grid picture and/or all of them to an .npz file.
+
+    Parameters:
+        images: an array N x H x W [x C] in [0, 1] (e.g. from `sample`).
+        png: a PNG path for the grid (at most MAX_GRID_IMAGES = 400 images drawn); None: no picture.
+        npz: an .npz path for all the images (key `images`, float32); None: no file.
+        title: a title above the grid.
+        columns: images per row (default: a square grid).
+        row_labels: a label for each row (e.g. the classes of a cGAN's rows).
+
+    Returns:
+        The list of paths written (each file written atomically).
+
+    Example:
+        >>> genlab.save_images(genlab.sample(run.path, 64), "samples.png", columns=8, npz="samples.npz")
+    """
     from genlab import io, plotting
 
     written = []
@@ -400,9 +539,18 @@ def save_images(images: np.ndarray, png: str | Path | None = None, *, npz: str |
 
 
 def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: str = "genlab report") -> Path:
-    """One self-contained HTML page for one run or several side by side; returns its path.
+    """One self-contained HTML page (figures embedded) for one run or several side by side.
 
-    Example: genlab.report(["runs/ae-1", "runs/dae-1"], "autoencoders.html")
+    Parameters:
+        runs: run folders.
+        out: the HTML file to write.
+        title: the page's title.
+
+    Returns:
+        The path of the page.
+
+    Example:
+        >>> genlab.report(["runs/ae-1", "runs/dae-1"], "autoencoders.html")
     """
     from genlab import report_html
 
@@ -413,10 +561,22 @@ def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: s
 
 def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir: str | Path | None = None,
                 dataset: str = "mnist", samples: int | None = None, verbose: int = 0) -> Path:
-    """The whole chapter: classifier, ae, dae and gan with their chapter presets, each scored,
-    and one HTML report; returns the report's path. `quick=True` uses short budgets.
+    """The whole chapter end to end: classifier, ae, dae and gan with their `chapter` presets,
+    the GAN scored by the evaluator, and one HTML report over all four.
 
-    Example: genlab.run_chapter(quick=True)
+    Parameters:
+        out: the folder for the four runs and the report (default runs/chapter-<date>-<time>).
+        quick: short budgets sized to the data present (genlab.chapter.quick_budgets): minutes.
+        data_dir: where to find the dataset (as for `train`).
+        dataset: "mnist" or "fashion-mnist".
+        samples: how many GAN samples to score (default 1000 quick, 10000 otherwise).
+        verbose: 1 shows progress bars.
+
+    Returns:
+        The path of the HTML report (in `out`, beside the four run folders).
+
+    Example:
+        >>> page = genlab.run_chapter(quick=True)
     """
     from genlab import chapter
 
