@@ -164,7 +164,7 @@ def minimize(loss_fn: Callable[[], tuple], variables: Sequence, optimizer):
             written[:] = updated
             return _scaled(loss, optimizer), (loss, extras, new_values)
 
-        written: list = []   # the variables loss_fn assigned (BatchNorm statistics, dropout seeds), found while tracing
+        written = []   # the variables loss_fn assigned (BatchNorm statistics, dropout seeds), found while tracing
         (_, (loss, extras, new_values)), gradients = jax.value_and_grad(scaled_loss, has_aux=True)(
             [variable.value for variable in variables])
         for variable, value in zip(written, new_values):
@@ -198,7 +198,7 @@ def input_gradients(function: Callable, inputs):
     if backend == "jax":
         import jax
 
-        written: list = []
+        written = []   # (no annotation: TensorFlow's AutoGraph converts this function too and rejects annotated nonlocals)
 
         def total(x):
             outputs, updated, new_values = _jax_stateless(lambda: function(x), ())
@@ -297,7 +297,8 @@ def _jax_compiled(step: Callable, state_variables: Sequence) -> Callable:
 
 
 def steps_per_execution(requested: int) -> int:
-    """Batches per compiled call: Keras' torch trainer runs one at a time."""
+    """Batches per compiled call: Keras' torch trainer runs one at a time. (Keras' jax trainer
+    accepts any value: it loops over its jitted one-batch step, so the updates are the same.)"""
     return 1 if name() == "torch" else requested
 
 
@@ -308,11 +309,17 @@ def to_numpy(value):
 
 
 # ---------------------------------------------------------------------------- TensorBoard
+def _tensorboard_available() -> bool:
+    # The event files are written by tf.summary whatever the Keras backend (checked on jax):
+    # TensorFlow and tensorboard need only be installed. Torch keeps its old behaviour (none).
+    return name() in ("tensorflow", "jax") and all(importlib.util.find_spec(package) for package in ("tensorflow", "tensorboard"))
+
+
 def tensorboard_callbacks(log_dir) -> list:
     """Keras' TensorBoard callback for fit-trained families, where TensorFlow and tensorboard are installed."""
     import keras
 
-    if name() == "tensorflow" and importlib.util.find_spec("tensorboard"):
+    if _tensorboard_available():
         return [keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)]
     return []
 
@@ -322,7 +329,7 @@ class ScalarLog:
 
     def __init__(self, log_dir):
         self.writer = None
-        if name() == "tensorflow" and importlib.util.find_spec("tensorboard"):
+        if _tensorboard_available():
             import tensorflow as tf
 
             self.writer = tf.summary.create_file_writer(str(log_dir))
