@@ -53,7 +53,6 @@ class AdversarialTrainer:
         from genlab import backend
         from genlab.families.networks import check_sides_divisible
 
-        backend.check_custom_loop_supported(type(self).__name__.replace("Trainer", ""))
         check_sides_divisible(image_shape, 4, "the generator (it upsamples a quarter-size map twice)")
         self.config, self.image_shape, self.num_classes = config, tuple(image_shape), num_classes
         # Mixed precision is a global Keras setting read when layers are built: set it for our
@@ -73,7 +72,7 @@ class AdversarialTrainer:
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.seed_generator = keras.random.SeedGenerator(config.seed)
-        self.step = backend.compile_step(self.train_step)
+        self.step = backend.compile_step(self.train_step, self.state_variables())
 
     # ---- what a family defines ------------------------------------------------------
     def build_generator(self):

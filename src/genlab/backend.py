@@ -8,13 +8,16 @@ CPUs with oneDNN); `--backend` or KERAS_BACKEND choose another.
 Custom training loops (the adversarial families) write their step with backend-agnostic
 `keras.ops`, keep every piece of state in Keras variables (networks, optimizers, the noise
 `SeedGenerator`), and call `minimize(loss_fn, variables, optimizer)` for each network;
-`compile_step` turns the step into a graph where the backend has one. A step shaped like that
-can also run stateless (variables in, variables out, as JAX needs) by running it inside a
-`keras.StatelessScope` over the trainer's `state_variables()`; that branch is not written yet.
+`compile_step(step, state_variables)` turns the step into a graph where the backend has one.
 
 - tensorflow: GradientTape + `tf.function` (one compiled graph per step; oneDNN kernels).
 - torch: eager autograd (`loss.backward()`), as Keras' own torch trainer does.
-- jax: custom loops refused with a clear message until the stateless branch exists.
+- jax: the same stateful step, run stateless: `jax.jit` of (state values, batch) -> (new state
+  values, outputs), the step executing inside a `keras.StatelessScope` that maps every state
+  variable to its traced value and records every assignment (optimizer updates, BatchNorm
+  statistics, seed-generator states, the EMA copy). The new values are assigned back after each
+  call, so checkpoints, sampling and the divergence guard see ordinary variables. Gradients are
+  `jax.value_and_grad` of the trainable values (see `minimize`).
 """
 from __future__ import annotations
 
@@ -119,12 +122,6 @@ def name() -> str:
     return keras.backend.backend()
 
 
-def check_custom_loop_supported(what: str) -> None:
-    if name() == "jax":
-        raise GenlabError(f"{what} training needs the tensorflow or torch backend (jax needs a stateless step, not written yet); "
-                          "use --backend tensorflow")
-
-
 def _scaled(loss, optimizer):
     # Mixed precision: the optimizer scales the loss where it needs to (a no-op in float32 and bf16).
     return optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
@@ -157,7 +154,23 @@ def minimize(loss_fn: Callable[[], tuple], variables: Sequence, optimizer):
         with torch.no_grad():
             optimizer.apply(gradients, variables)
         return loss, extras, global_norm(gradients)
-    check_custom_loop_supported("this")
+    if backend == "jax":
+        import jax
+
+        variables = list(variables)
+
+        def scaled_loss(values):
+            (loss, extras), updated, new_values = _jax_stateless(loss_fn, zip(variables, values))
+            written[:] = updated
+            return _scaled(loss, optimizer), (loss, extras, new_values)
+
+        written = []   # the variables loss_fn assigned (BatchNorm statistics, dropout seeds), found while tracing
+        (_, (loss, extras, new_values)), gradients = jax.value_and_grad(scaled_loss, has_aux=True)(
+            [variable.value for variable in variables])
+        for variable, value in zip(written, new_values):
+            variable.assign(value)
+        optimizer.apply(gradients, variables)
+        return loss, extras, global_norm(gradients)
     raise GenlabError(f"backend '{backend}' is not supported for custom training loops")
 
 
@@ -182,7 +195,21 @@ def input_gradients(function: Callable, inputs):
         inputs = inputs.detach().requires_grad_(True)
         outputs = function(inputs)
         return torch.autograd.grad(outputs.sum(), inputs, create_graph=True)[0]
-    check_custom_loop_supported("gradient-penalty")
+    if backend == "jax":
+        import jax
+
+        written = []   # (no annotation: TensorFlow's AutoGraph converts this function too and rejects annotated nonlocals)
+
+        def total(x):
+            outputs, updated, new_values = _jax_stateless(lambda: function(x), ())
+            written[:] = updated
+            return keras.ops.sum(outputs), new_values
+
+        # jax.grad nests: the outer minimize differentiates through this gradient.
+        gradients, new_values = jax.grad(total, has_aux=True)(inputs)
+        for variable, value in zip(written, new_values):
+            variable.assign(value)
+        return gradients
     raise GenlabError(f"backend '{backend}' is not supported for gradient penalties")
 
 
@@ -192,18 +219,86 @@ def global_norm(gradients):
     return ops.sqrt(sum(ops.sum(ops.square(ops.cast(gradient, "float32"))) for gradient in gradients if gradient is not None))
 
 
-def compile_step(step: Callable) -> Callable:
-    """A compiled version of `step` where the backend offers one (TensorFlow graph)."""
-    if name() == "tensorflow":
+def compile_step(step: Callable, state_variables: Sequence = ()) -> Callable:
+    """A compiled version of `step` where the backend offers one (TensorFlow graph, JAX jit).
+
+    `state_variables` are every Keras variable the step reads or writes; JAX threads their
+    values through a pure function (the other backends update the variables in place)."""
+    backend = name()
+    if backend == "tensorflow":
         import tensorflow as tf
 
         # XLA (jit_compile) was measured far slower for these convolutions on CPU; plain graphs use oneDNN.
         return tf.function(step, jit_compile=False, reduce_retracing=True)
+    if backend == "jax":
+        return _jax_compiled(step, state_variables)
     return step
 
 
+# ---------------------------------------------------------------------------- JAX: stateless steps
+# The state variables of the step being traced: a nested StatelessScope does not fall back to
+# the enclosing one (an unmapped variable reads its stored value, not the traced one), so
+# `minimize` and `input_gradients` map all of them again.
+_JAX_TRACED_STATE: list[list] = []
+
+
+def _jax_stateless(function: Callable, replaced) -> tuple:
+    """Run function() in a StatelessScope where the `replaced` (variable, value) pairs override
+    and every other state variable reads its current (possibly traced) value.
+
+    Returns (result, the variables function assigned, their new values): plain arrays leave a
+    JAX transformation, variables cannot, so the caller assigns them once outside it."""
+    import keras
+
+    mapping = {id(variable): (variable, variable.value) for variable in (_JAX_TRACED_STATE[-1] if _JAX_TRACED_STATE else ())}
+    for variable, value in replaced:
+        mapping[id(variable)] = (variable, value)
+    with keras.StatelessScope(state_mapping=list(mapping.values())) as scope:
+        before = {key: scope.get_current_value(variable) for key, (variable, _) in mapping.items()}
+        result = function()
+    _check_only_state_written(scope, mapping)
+    updated = [variable for key, (variable, _) in mapping.items() if scope.get_current_value(variable) is not before[key]]
+    return result, updated, [scope.get_current_value(variable) for variable in updated]
+
+
+def _check_only_state_written(scope, mapping) -> None:
+    # A write to a variable outside the state would be silently lost after the step.
+    if len(scope.state_mapping) != len(mapping):
+        raise GenlabError("the training step assigned a variable that is not among the trainer's state_variables(); "
+                          "add it there so the JAX backend carries it")
+
+
+def _jax_compiled(step: Callable, state_variables: Sequence) -> Callable:
+    import jax
+    import keras
+
+    variables = list({id(variable): variable for variable in state_variables}.values())
+
+    def pure(values, args):
+        _JAX_TRACED_STATE.append(variables)
+        try:
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))) as scope:
+                outputs = step(*args)
+        finally:
+            _JAX_TRACED_STATE.pop()
+        _check_only_state_written(scope, variables)
+        return [scope.get_current_value(variable) for variable in variables], outputs
+
+    # The old state is dead once the new one exists: donating it lets XLA update in place.
+    compiled = jax.jit(pure, donate_argnums=0)
+
+    def run(*args):
+        new_values, outputs = compiled([variable.value for variable in variables], args)
+        for variable, value in zip(variables, new_values):
+            variable.assign(value)
+        return outputs
+
+    return run
+
+
 def steps_per_execution(requested: int) -> int:
-    """Batches per compiled call: Keras' torch trainer runs one at a time."""
+    """Batches per compiled call: Keras' torch trainer runs one at a time. (Keras' jax trainer
+    accepts any value: it loops over its jitted one-batch step, so the updates are the same.)"""
     return 1 if name() == "torch" else requested
 
 
@@ -214,11 +309,17 @@ def to_numpy(value):
 
 
 # ---------------------------------------------------------------------------- TensorBoard
+def _tensorboard_available() -> bool:
+    # The event files are written by tf.summary whatever the Keras backend (checked on jax):
+    # TensorFlow and tensorboard need only be installed. Torch keeps its old behaviour (none).
+    return name() in ("tensorflow", "jax") and all(importlib.util.find_spec(package) for package in ("tensorflow", "tensorboard"))
+
+
 def tensorboard_callbacks(log_dir) -> list:
     """Keras' TensorBoard callback for fit-trained families, where TensorFlow and tensorboard are installed."""
     import keras
 
-    if name() == "tensorflow" and importlib.util.find_spec("tensorboard"):
+    if _tensorboard_available():
         return [keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)]
     return []
 
@@ -228,7 +329,7 @@ class ScalarLog:
 
     def __init__(self, log_dir):
         self.writer = None
-        if name() == "tensorflow" and importlib.util.find_spec("tensorboard"):
+        if _tensorboard_available():
             import tensorflow as tf
 
             self.writer = tf.summary.create_file_writer(str(log_dir))
