@@ -171,18 +171,32 @@ def _generating(path, what: str):
     return run, family, config
 
 
-def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label: int | None = None) -> np.ndarray:
+def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label: int | None = None,
+           **options) -> np.ndarray:
     """New images from a trained generative run: float32 N x H x W x C in [0, 1].
 
-    `label` asks a conditional run (cgan) for one class. The same seed gives the same images.
+    `label` asks a conditional run (cgan, conditional diffusion) for one class. The same seed
+    gives the same images. `options` are the family's sampler settings (diffusion: steps, eta,
+    guidance, sampler); None means the run's default.
     Example: genlab.sample("runs/gan-20261122-101500", 16, seed=1)
+             genlab.sample("runs/diffusion-20261122-101500", 16, steps=50, eta=0.0)
     """
     count = _count(count, "the number of samples", maximum=MAX_SAMPLES)
     seed = _seed(seed)
     if label is not None:
         label = _count(label, "the class", minimum=0)
     opened, family, config = _generating(run, "sample")
-    return family.generate(opened, config, count, seed=seed, label=label)
+    return family.generate(opened, config, count, seed=seed, label=label, **_sample_options(family, options))
+
+
+def _sample_options(family, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The sampler options that were given (None: not given), refused in one line when the family takes no such option."""
+    given = {key: value for key, value in options.items() if value is not None}
+    unknown = sorted(set(given) - set(family.sample_options))
+    if unknown:
+        takes = f"it takes {', '.join(family.sample_options)}" if family.sample_options else "sampler options apply to diffusion runs"
+        raise ConfigError(f"a {family.name} run's sampler has no option {', '.join(unknown)}; {takes}")
+    return given
 
 
 def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, between: tuple[int, int] | None = None,
@@ -276,7 +290,8 @@ class Evaluation:
 
 
 def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, count: int = 10000, seed: int = DEFAULT_SEED,
-             reference: bool = True, data_dir: str | Path | None = None, noise_sweep: bool = False) -> Evaluation:
+             reference: bool = True, data_dir: str | Path | None = None, noise_sweep: bool = False,
+             **options) -> Evaluation:
     """Score a run or a set of images with the shipped evaluator against the real test set.
 
     `source`: a run folder (its family's own test figures, then `count` new samples' FID, KID,
@@ -284,12 +299,15 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     distance), or images (an N x H x W [x C] array in [0, 1], or an .npz holding `images`) with
     `dataset=` naming what to compare with. `reference=True` adds the two reference rows (real
     training images, the per-pixel mean image). The run's metrics.json gets `sample_*` keys.
+    `options` are sampler settings passed to the run's generate (diffusion: steps, eta, guidance, sampler).
 
     Example: genlab.evaluate("runs/gan-20261122-101500").rows["gan samples"]["fid"]
     """
     from genlab import evaluation
 
     seed = _seed(seed)
+    if any(value is not None for value in options.values()) and not (isinstance(source, (str, Path)) and Path(source).is_dir()):
+        raise ConfigError(f"sampler options ({', '.join(sorted(options))}) need a run folder to sample from, not a set of images")
     if not isinstance(source, (str, Path)):
         return _evaluate_images(np.asarray(source), "images", dataset or "mnist", seed, reference, data_dir)
     path = Path(source)
@@ -297,6 +315,7 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
         return _evaluate_images(load_samples_file(path), path.name, dataset or "mnist", seed, reference, data_dir)
     count = _count(count, "the number of samples", minimum=10, maximum=MAX_SAMPLES)
     run, family, config = open_run(path)
+    options = _sample_options(family, options)
     result = Evaluation(title=f"evaluate {run.path}")
     if family.evaluate is not None:
         result.family_metrics = family.evaluate(run, config, data_dir=data_dir, seed=seed, noise_sweep=noise_sweep)
@@ -304,7 +323,7 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
         return result
     dataset_name = dataset or getattr(config, "dataset", "mnist")
     real = evaluation.real_reference(dataset_name, data_dir)
-    images = evaluation.check_images(family.generate(run, config, count, seed=seed), real.dataset.image_shape, str(run.path))
+    images = evaluation.check_images(family.generate(run, config, count, seed=seed, **options), real.dataset.image_shape, str(run.path))
     values = evaluation.score(images, real, seed=seed)
     run.update_metrics({f"sample_{key}": value for key, value in values.items()} | {"evaluator_sha256": real.evaluator.sha256})
     result.rows = {f"{family.name} samples": values}
