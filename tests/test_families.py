@@ -57,8 +57,8 @@ def test_every_family_declares_its_artefacts_and_tiny_settings(name):
 def test_unknown_family_names_the_closest():
     with raises_one_line(GenlabError, r"unknown model family 'gann'; did you mean 'gan'\?"):
         families.get("gann")
-    with raises_one_line(GenlabError, r"unknown model family 'diffusion'; .*families: classifier, ae, dae, gan"):
-        families.get("diffusion")
+    with raises_one_line(GenlabError, r"unknown model family 'normalizing-flow'; .*families: classifier, ae, dae, gan"):
+        families.get("normalizing-flow")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -218,6 +218,15 @@ def test_saved_model_is_the_evaluated_model(trained, mnist5k):
         decoded = run.load_model("decoder.keras").predict(mean, verbose=0).reshape(16, *x_test.shape[1:])
         np.testing.assert_allclose(decoded, restored[:16], atol=1e-5)
         assert metrics["test_negative_elbo_nats"] == pytest.approx(metrics["test_reconstruction_nats"] + metrics["test_kl_nats"])
+    elif name == "diffusion":
+        from genlab.families import diffusion
+
+        # model.keras is the averaged network: its noise MSE at the same fixed draws is the reported one,
+        # and it beat 'predict zero' (E[eps^2] = 1) even in a tiny run.
+        again = diffusion.noise_prediction_metrics(run.load_model(), cfg, mnist5k)
+        assert again["test_noise_mse"] == pytest.approx(metrics["test_noise_mse"], rel=1e-4)
+        assert again["test_zero_mse"] == pytest.approx(1.0, abs=0.02)
+        assert metrics["test_noise_mse"] < metrics["test_zero_mse"]
     else:
         generator = run.load_model("generator.keras")
         discriminator = run.load_model("discriminator.keras")

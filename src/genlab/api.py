@@ -242,14 +242,16 @@ def _generating(path, what: str):
     return run, family, config
 
 
-def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label: int | None = None) -> np.ndarray:
-    """New images from a trained generative run (ae, dae, vae, gan, cgan, wgan-gp).
+def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label: int | None = None,
+           **options) -> np.ndarray:
+    """New images from a trained generative run (ae, dae, vae, gan, cgan, wgan-gp, diffusion).
 
     Parameters:
         run: the run folder.
         count: how many images (1 to 1,000,000).
         seed: random seed of the latent points; the same seed gives the same images.
-        label: a class (0-9 for MNIST) for a conditional run (cgan); None for the others.
+        label: a class (0-9 for MNIST) for a conditional run (cgan, conditional diffusion); None for the others.
+        options: the family's sampler settings (diffusion: steps, eta, guidance, sampler); None keeps the run's default.
 
     Returns:
         float32 array of shape (count, H, W, C), values in [0, 1] (MNIST: count x 28 x 28 x 1).
@@ -257,13 +259,24 @@ def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label:
     Example:
         >>> images = genlab.sample("runs/gan-20261122-101500", 16, seed=1)
         >>> sevens = genlab.sample("runs/cgan-20261122-101500", 16, label=7)
+        >>> fast = genlab.sample("runs/diffusion-20261122-101500", 16, steps=50, eta=0.0)
     """
     count = _count(count, "the number of samples", maximum=MAX_SAMPLES)
     seed = _seed(seed)
     if label is not None:
         label = _count(label, "the class", minimum=0)
     opened, family, config = _generating(run, "sample")
-    return family.generate(opened, config, count, seed=seed, label=label)
+    return family.generate(opened, config, count, seed=seed, label=label, **_sample_options(family, options))
+
+
+def _sample_options(family, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The sampler options that were given (None: not given), refused in one line when the family takes no such option."""
+    given = {key: value for key, value in options.items() if value is not None}
+    unknown = sorted(set(given) - set(family.sample_options))
+    if unknown:
+        takes = f"it takes {', '.join(family.sample_options)}" if family.sample_options else "sampler options apply to diffusion runs"
+        raise ConfigError(f"a {family.name} run's sampler has no option {', '.join(unknown)}; {takes}")
+    return given
 
 
 def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, between: tuple[int, int] | None = None,
@@ -404,7 +417,8 @@ class Evaluation:
 
 
 def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, count: int = 10000, seed: int = DEFAULT_SEED,
-             reference: bool = True, data_dir: str | Path | None = None, noise_sweep: bool = False) -> Evaluation:
+             reference: bool = True, data_dir: str | Path | None = None, noise_sweep: bool = False,
+             **options) -> Evaluation:
     """Score a run, or any set of images, with the shipped evaluator against the real test set.
 
     Parameters:
@@ -416,6 +430,7 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
         reference: add the two reference rows (real training images, the per-pixel mean image).
         data_dir: where to find the dataset (as for `train`).
         noise_sweep: a dae/ae run only: the test MSE over gaussian noise levels 0.1 .. 0.8 instead.
+        options: sampler settings for the run's samples (diffusion: steps, eta, guidance, sampler).
 
     Returns:
         An Evaluation: `.rows` (name -> {"fid", "kid", "precision", "recall", "density",
@@ -431,6 +446,8 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     from genlab import evaluation
 
     seed = _seed(seed)
+    if any(value is not None for value in options.values()) and not (isinstance(source, (str, Path)) and Path(source).is_dir()):
+        raise ConfigError(f"sampler options ({', '.join(sorted(options))}) need a run folder to sample from, not a set of images")
     if not isinstance(source, (str, Path)):
         return _evaluate_images(np.asarray(source), "images", dataset or "mnist", seed, reference, data_dir)
     path = Path(source)
@@ -438,6 +455,7 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
         return _evaluate_images(load_samples_file(path), path.name, dataset or "mnist", seed, reference, data_dir)
     count = _count(count, "the number of samples", minimum=10, maximum=MAX_SAMPLES)
     run, family, config = open_run(path)
+    options = _sample_options(family, options)
     result = Evaluation(title=f"evaluate {run.path}")
     images = None
     if family.generate is not None and not noise_sweep:
@@ -445,7 +463,8 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
         # writes its figures to metrics.json, so a failed evaluate changes no file.
         dataset_name = dataset or getattr(config, "dataset", "mnist")
         real = evaluation.real_reference(dataset_name, data_dir)
-        images = evaluation.check_images(family.generate(run, config, count, seed=seed), real.dataset.image_shape, str(run.path))
+        images = evaluation.check_images(family.generate(run, config, count, seed=seed, **options), real.dataset.image_shape,
+                                         str(run.path))
     if family.evaluate is not None:
         result.family_metrics = family.evaluate(run, config, data_dir=data_dir, seed=seed, noise_sweep=noise_sweep)
     if images is None:

@@ -194,11 +194,68 @@ def bench_evaluate(args) -> dict:
     return {"evaluate_10000_seconds": median, "timings": timings}
 
 
+def bench_diffusion(args) -> dict:
+    """The default diffusion recipe's training step and its samplers: seconds per training step
+    (batch 128) and samples per second at 10, 50 and 250 sampling steps, each with its FLOPs
+    (counted from the layer shapes, genlab.families.diffusion.forward_flops) and GFLOP/s.
+    Untrained weights: the speed does not depend on them."""
+    import keras
+
+    from genlab import data
+    from genlab.families import diffusion
+
+    config = diffusion.DiffusionConfig()
+    dataset = data.load("mnist", args.data_dir)
+    network = diffusion.build_network(config, dataset.image_shape, dataset.num_classes)
+    trainer = diffusion._trainer_class()(network, diffusion.alpha_bar_of(config), config, dataset.num_classes)
+    trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm,
+                                                    use_ema=True, ema_momentum=config.ema))
+    images = data.to_float(dataset.x_train)
+    rng = np.random.default_rng(0)
+
+    def one_step():
+        indices = np.sort(rng.choice(len(images), config.batch_size, replace=False))
+        return trainer.train_on_batch({"images": images[indices], "labels": dataset.y_train[indices].astype("int32").reshape(-1, 1)})
+
+    for _ in range(3):
+        one_step()
+    steps, windows = args.steps or 20, 4
+    timings = []
+    for _ in range(windows):
+        start = time.perf_counter()
+        for _ in range(max(steps // windows, 1)):
+            one_step()
+        timings.append((time.perf_counter() - start) / max(steps // windows, 1))
+    forward = diffusion.forward_flops(network)
+    step_seconds = float(np.median(timings))
+    step_flops = 3 * forward * config.batch_size      # forward + a backward pass of about twice its cost
+    results = {"forward_gflop_per_image": forward / 1e9, "train_seconds_per_step": step_seconds,
+               "train_gflop_per_step": step_flops / 1e9, "train_gflops_per_s": step_flops / step_seconds / 1e9}
+    rows = [[f"train step (batch {config.batch_size})", step_seconds, "-", step_flops / 1e9, step_flops / step_seconds / 1e9]]
+    count = 64
+    diffusion.sample_images(network, config, count, seed=0, steps=2, progress=False)       # warm-up (tracing)
+    for sampling_steps in (10, 50, 250):
+        start = time.perf_counter()
+        diffusion.sample_images(network, config, count, seed=0, steps=sampling_steps, progress=False)
+        seconds = time.perf_counter() - start
+        flops = sampling_steps * forward * count
+        results[f"samples_per_s_{sampling_steps}_steps"] = count / seconds
+        results[f"sample_gflops_per_s_{sampling_steps}_steps"] = flops / seconds / 1e9
+        rows.append([f"sample {count} images, {sampling_steps} steps", seconds / count, count / seconds,
+                     sampling_steps * forward / 1e9, flops / seconds / 1e9])
+    print(table(["diffusion (default preset)", "s/step or s/image", "samples/s", "GFLOP per step or image", "GFLOP/s"], rows,
+                title=f"genlab bench diffusion: {forward / 1e9:.3f} GFLOP per image per network call; "
+                      f"{steps} timed training steps (median of {windows} windows)"))
+    return results
+
+
 def main(args) -> dict:
     if args.what == "evaluate":
         results = bench_evaluate(args)
     elif args.what == "limit":
         results = bench_limit(args)
+    elif args.what == "diffusion":
+        results = bench_diffusion(args)
     else:
         results = bench_gan(args) if args.what == "gan" else bench_fit(args, args.what)
     results = {"what": args.what, "machine_cores": os.cpu_count(), **results}

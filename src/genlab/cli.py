@@ -22,6 +22,17 @@ def _add_backend(parser):
                         help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
 
 
+def _add_sampler_options(parser):
+    parser.add_argument("--steps", type=int, default=None, help="diffusion: sampling steps (default: the run's sample_steps)")
+    parser.add_argument("--eta", type=float, default=None, help="diffusion: DDIM eta, 0 deterministic .. 1 DDPM's variance")
+    parser.add_argument("--guidance", type=float, default=None, help="conditional diffusion: classifier-free guidance scale")
+    parser.add_argument("--sampler", choices=["ddim", "ddpm"], default=None, help="diffusion: ddim or ddpm (ancestral)")
+
+
+def _sampler_options(args) -> dict:
+    return {"steps": args.steps, "eta": args.eta, "guidance": args.guidance, "sampler": args.sampler}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genlab",
@@ -72,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "at most 400 images are drawn, --npz holds them all)")
     sample.add_argument("--npz", default=None, help="also save the images (float32 in [0, 1]) to this .npz")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0, the same images each time)")
-    sample.add_argument("--class", dest="class_label", type=int, default=None, help="conditional runs (cgan): this class only")
+    sample.add_argument("--class", dest="class_label", type=int, default=None,
+                        help="conditional runs (cgan, diffusion with conditional=true): this class only")
+    _add_sampler_options(sample)
     _add_backend(sample)
 
     interpolate = commands.add_parser("interpolate", help="a latent interpolation strip between two points")
@@ -107,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-reference", action="store_true", help="leave out the two reference rows")
     evaluate.add_argument("--json", default=None, help="also write the table's rows to this JSON file")
     evaluate.add_argument("--data-dir", default=None)
+    _add_sampler_options(evaluate)
     _add_backend(evaluate)
 
     evaluator = commands.add_parser("evaluator", help="(maintainers) train the shipped evaluator network for a dataset")
@@ -131,10 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
-    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit"],
-                       help="a recipe against the reference script, the evaluator's speed, or this machine's throughput limit")
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion"],
+                       help="a recipe against the reference script, the evaluator's speed, this machine's throughput limit, "
+                            "or the diffusion family's training and sampling speed")
     bench.add_argument("--repeats", type=int, default=None, help="evaluate: timed repetitions (default 3)")
-    bench.add_argument("--steps", type=int, default=None, help="gan: timed steps per side")
+    bench.add_argument("--steps", type=int, default=None, help="gan: timed steps per side; diffusion: timed training steps")
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
     bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
     bench.add_argument("--data-dir", default=None)
@@ -208,7 +223,8 @@ def _run_command(args) -> int:
         if args.samples is None and args.run is None:
             raise GenlabError("evaluate needs a RUN folder or --samples FILE.npz; see genlab evaluate --help")
         result = api.evaluate(args.samples or args.run, dataset=args.dataset, count=args.count, seed=args.seed,
-                              reference=not args.no_reference, data_dir=args.data_dir, noise_sweep=args.noise_sweep)
+                              reference=not args.no_reference, data_dir=args.data_dir, noise_sweep=args.noise_sweep,
+                              **_sampler_options(args))
         print(result.table())
         if "noise_sweep" in result.family_metrics:
             print(table(["noise", "factor", "input PSNR dB", "output PSNR dB", "output MSE", "output SSIM"],
@@ -220,9 +236,10 @@ def _run_command(args) -> int:
             io.write_json(args.json, result.rows or result.family_metrics)
         return 0
     if args.command == "sample":
-        images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label)
+        images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label, **_sampler_options(args))
         what = f"class {args.class_label}" if args.class_label is not None else "samples"
-        out = args.out or Path(args.run) / "generated" / (f"{what.replace(' ', '-')}-n{args.count}-seed{args.seed}.png")
+        settings = "".join(f"-{key}{value}" for key, value in _sampler_options(args).items() if value is not None)
+        out = args.out or Path(args.run) / "generated" / (f"{what.replace(' ', '-')}-n{args.count}-seed{args.seed}{settings}.png")
         written = api.save_images(images, out, npz=args.npz, title=f"{args.count} {what} from {Path(args.run).name}")
         print("wrote " + " and ".join(str(path) for path in written) + f" ({len(images)} images)")
         return 0

@@ -29,6 +29,7 @@ _MODULES = {
     "vae": "genlab.families.vae",
     "cgan": "genlab.families.cgan",
     "wgan-gp": "genlab.families.wgan_gp",
+    "diffusion": "genlab.families.diffusion",
 }
 
 
@@ -42,8 +43,11 @@ class Family:
     train: Callable[..., dict]
     kind: str = "generative"            # "discriminative", "autoencoder" or "gan"
     conditional: bool = False           # generate() takes a class label
-    # generate(run, config, count, *, seed, label=None) -> float32 images N x H x W x C in [0, 1]
+    # generate(run, config, count, *, seed, label=None, **options) -> float32 images N x H x W x C in [0, 1]
     generate: Callable[..., Any] | None = None
+    # The keyword options generate() takes beyond those (a diffusion sampler's steps, eta...); the
+    # family checks their values, genlab.api refuses any other name in one line.
+    sample_options: Sequence[str] = ()
     # interpolate(run, config, *, steps, seed, between=None, data_dir=None) -> ImageGrid
     interpolate: Callable[..., "ImageGrid"] | None = None
     # reconstruct(run, config, images) -> images: the model's output for float images in [0, 1]
