@@ -504,6 +504,10 @@ def train(config: DiffusionConfig, run, *, data_dir=None, verbose: int = 1, resu
 
     from genlab import backend, checkpoints, data, training
 
+    if backend.name() == "jax":
+        # Its fit-based trainer with the EMA copy fails inside Keras' jitted JAX step (a variable
+        # without an initializer); until that is written, say so instead of a traceback.
+        raise GenlabError("diffusion training does not run on the jax backend yet; use --backend tensorflow or torch")
     dataset = data.load(config.dataset, data_dir)
     images = data.to_float(dataset.x_train)                                              # (N, 28, 28, 1) in [0, 1]
     labels = dataset.y_train.astype("int32").reshape(-1, 1)
