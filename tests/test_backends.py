@@ -244,8 +244,6 @@ def test_every_family_trains_tiny(backends, backend):
         metrics = run.read_metrics()
         assert metrics["status"] == "complete" and metrics["backend"] == backend, (name, metrics)
         for file_name in families.get(name).files:
-            if file_name == "steps.csv":
-                continue   # diffusion's FID-against-steps table: needs the shipped evaluator (none for this .npz)
             assert (run.path / file_name).exists(), (name, file_name)
         for figure in families.get(name).figures:
             if figure == "fid_steps.png":

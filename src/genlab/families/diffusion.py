@@ -476,18 +476,26 @@ def _callbacks(run, config, trainer, image_shape, num_classes, elapsed_before: f
             # Keras reports the epoch's running mean; the window's mean is recovered from two of them.
             seen = batch + 1
             running = float((logs or {}).get("loss", float("nan")))
-            start_step, start_mean, start_seen = self.window_start
-            if self.step % config.log_every == 0 and seen > start_seen:
-                window = (running * seen - start_mean * start_seen) / (seen - start_seen)
-                self.log.add(self.step, window, elapsed_before + time.perf_counter() - self.started)
-                self.window_start = (self.step, running, seen)
+            self.last_batch = (running, seen)
+            if self.step % config.log_every == 0 and seen > self.window_start[2]:
+                self.log_window(running, seen)
             if self.step % config.sample_every == 0:
                 self.grid()
             if config.time_budget_s and elapsed_before + time.perf_counter() - self.started >= config.time_budget_s:
                 self.stopped_by_budget = True
                 self.model.stop_training = True
 
+        def log_window(self, running: float, seen: int):
+            start_step, start_mean, start_seen = self.window_start
+            window = (running * seen - start_mean * start_seen) / (seen - start_seen)
+            self.log.add(self.step, window, elapsed_before + time.perf_counter() - self.started)
+            self.window_start = (self.step, running, seen)
+
         def on_train_end(self, logs=None):
+            # The last partial window, so that a short run (fewer than log_every steps) still has a loss curve.
+            running, seen = getattr(self, "last_batch", (float("nan"), 0))
+            if seen > self.window_start[2] and math.isfinite(running):
+                self.log_window(running, seen)
             # A last grid where training stopped (not after a NaN: the genlab NaN guard then ends the run).
             if self.step % config.sample_every and math.isfinite(float((logs or {}).get("loss", 0.0))):
                 self.grid()
