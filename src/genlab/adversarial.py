@@ -491,6 +491,29 @@ def generate(run, config, count: int, *, seed: int, label: int | None = None) ->
     return np.asarray(generator.predict(generator_inputs(generator, z, labels), batch_size=500, verbose=0), dtype=np.float32)
 
 
+def latent_space(run, config):
+    """The generator's latent space: z ~ U[-1, 1]^latent_dim (a conditional one takes a class too)."""
+    from genlab.latent import LatentSpace
+
+    generator = run.load_model("generator.keras")
+    classes = num_classes_of(generator) if is_conditional(generator) else 0
+
+    def decode(points, labels=None):
+        points = np.asarray(points, dtype="float32")
+        if classes and labels is None:
+            raise GenlabError("this generator is conditional: give one class label per point")
+        return np.asarray(generator.predict(generator_inputs(generator, points, labels if classes else None),
+                                            batch_size=500, verbose=0), dtype=np.float32)
+
+    def draw(seed: int, count: int):
+        return np.random.default_rng(seed).uniform(-1, 1, (count, config.latent_dim)).astype("float32")
+
+    size = config.latent_dim
+    return LatentSpace(family=run.family_name, size=size, distribution="uniform(-1, 1)", decode=decode, draw=draw,
+                       low=np.full(size, -1.0, np.float32), high=np.full(size, 1.0, np.float32), num_classes=classes,
+                       bounded=True)
+
+
 def interpolate(run, config, *, steps: int, seed: int, **_):
     """Four rows of images along straight lines between random latent points (a conditional
     generator keeps one class per row: 0, 1, 2, 3)."""

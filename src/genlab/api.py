@@ -269,6 +269,61 @@ def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label:
     return family.generate(opened, config, count, seed=seed, label=label, **_sample_options(family, options))
 
 
+def latent_space(run: str | Path):
+    """A trained generative run's latent space: how its points are drawn, and any point decoded.
+
+    Parameters:
+        run: the run folder (ae, dae, vae, gan, cgan, wgan-gp or diffusion).
+
+    Returns:
+        A genlab.latent.LatentSpace: `.size` and `.distribution` of its points, `.draw(seed, count)`
+        (the points `sample` decodes for that seed), `.decode(points, labels=None, **options)`
+        -> float32 images N x H x W x C in [0, 1], `.num_classes` (> 0: conditional), `.axes(8)`
+        (slider directions, a VAE's most used dimensions first), `.between(seed_a, seed_b, steps)`
+        and `.walk(seed, steps)`.
+
+    Example:
+        >>> space = genlab.latent_space("runs/gan-20261122-101500")
+        >>> z = space.draw(seed=0, count=1)            # what genlab.sample(run, 1, seed=0) decodes
+        >>> z[0, 3] = 0.9                              # move along one dimension
+        >>> image = space.decode(z)[0]
+    """
+    opened, family, config = open_run(run)
+    if family.latent_space is None:
+        raise GenlabError(f"{run} is a {family.name} run, which has no latent space; "
+                          "give a run of ae, dae, vae, gan, cgan, wgan-gp or diffusion")
+    return family.latent_space(opened, config)
+
+
+def explore(runs: Sequence[str | Path] = (), *, host: str = "127.0.0.1", port: int | None = None,
+            open_browser: bool = True, block: bool = True):
+    """Open the latent-space explorer, a local web app (needs `pip install "genlab[app]"`).
+
+    Parameters:
+        runs: run folders to explore side by side (tabs by family: latent sliders, seeds,
+            interpolation and random walks for generators; a drawing canvas for ae/dae).
+        host: the address to listen on; 127.0.0.1 (this machine only) unless you mean to share it.
+        port: the port (None: a free one).
+        open_browser: open the page in the default browser.
+        block: serve until interrupted (False: return at once, the server running in a thread).
+
+    Returns:
+        The page's address, e.g. "http://127.0.0.1:7860/".
+
+    Example:
+        >>> genlab.explore(["runs/gan-20261122-101500", "runs/vae-20261122-103000"], port=7860)
+    """
+    from genlab import explore as explorer
+
+    if not runs:
+        raise GenlabError("explore needs run folders: genlab explore RUN [RUN ...]")
+    if port is not None:
+        port = _count(port, "the port", minimum=1, maximum=65535)
+    models = explorer.open_models(list(runs))
+    _, url = explorer.launch(models, host=host, port=port, open_browser=open_browser, block=block)
+    return url
+
+
 def _sample_options(family, options: Mapping[str, Any]) -> dict[str, Any]:
     """The sampler options that were given (None: not given), refused in one line when the family takes no such option."""
     given = {key: value for key, value in options.items() if value is not None}

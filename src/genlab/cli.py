@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report.html")
     report.add_argument("--title", default="genlab report")
 
+    explore = commands.add_parser("explore", help="a local web app to move through trained models' latent spaces")
+    explore.add_argument("runs", nargs="*", help="run folders (several: side by side)")
+    explore.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
+    explore.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    explore.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
+    _add_backend(explore)
+
     run_all = commands.add_parser("run", help="run a whole programme: 'chapter' (classifier, ae, dae, gan + report)")
     run_all.add_argument("what", choices=["chapter"])
     run_all.add_argument("--quick", action="store_true", help="budgets sized to the data present: the chapter, visibly working, in minutes")
@@ -202,6 +209,14 @@ def _run_command(args) -> int:
         from genlab import api
 
         print(f"wrote {api.report(args.runs, args.out, args.title)}")
+        return 0
+    if args.command == "explore":
+        backend.configure(args.backend)
+        from genlab import api
+
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"genlab: listening on {args.host}: other machines on the network can open the explorer")
+        api.explore(args.runs, host=args.host, port=args.port, open_browser=not args.no_browser)
         return 0
     if args.command == "run":
         backend.configure(args.backend)

@@ -50,6 +50,8 @@ class Family:
     sample_options: Sequence[str] = ()
     # interpolate(run, config, *, steps, seed, between=None, data_dir=None) -> ImageGrid
     interpolate: Callable[..., "ImageGrid"] | None = None
+    # latent_space(run, config) -> genlab.latent.LatentSpace: draw points, decode any point (the explorer, export)
+    latent_space: Callable[..., Any] | None = None
     # reconstruct(run, config, images) -> images: the model's output for float images in [0, 1]
     reconstruct: Callable[..., Any] | None = None
     denoises: bool = False              # reconstruct() removes noise (genlab.denoise applies)

@@ -206,6 +206,33 @@ def generate(run, config, count: int, *, seed: int, label: int | None = None) ->
     return decode(run, codes)
 
 
+def latent_space(run, config):
+    """The training codes' Gaussian (what `sample` draws from), decoded; sliders cover each
+    dimension's mean +- 3 standard deviations (relu codes from 0)."""
+    from genlab.latent import LatentSpace
+
+    gaussian = _latent_gaussian(run, config.latent_dim)
+    nonnegative = bool(gaussian["nonnegative"])
+    decoder = run.load_model("decoder.keras")
+
+    def decode(points, labels=None):
+        images = np.asarray(decoder.predict(np.asarray(points, dtype="float32"), batch_size=1024, verbose=0), dtype=np.float32)
+        return _image_shaped(run, images)
+
+    def draw(seed: int, count: int):
+        codes = np.random.default_rng(seed).multivariate_normal(gaussian["mean"], gaussian["covariance"], size=count,
+                                                                method="cholesky")
+        return (np.maximum(codes, 0.0) if nonnegative else codes).astype("float32")
+
+    spread = 3.0 * np.sqrt(np.diag(gaussian["covariance"]))
+    low, high = gaussian["mean"] - spread, gaussian["mean"] + spread
+    if nonnegative:
+        low = np.maximum(low, 0.0)
+    return LatentSpace(family=run.family_name, size=config.latent_dim, distribution="normal fitted to the training codes",
+                       decode=decode, draw=draw, low=low.astype(np.float32), high=high.astype(np.float32),
+                       dims_by_use=[int(dim) for dim in np.argsort(-spread, kind="stable")], bounded=nonnegative)
+
+
 def _latent_gaussian(run, latent_dim: int) -> dict[str, np.ndarray]:
     """latent_gaussian.npz's arrays, checked; a missing or damaged file is one RunError naming it."""
     import zipfile
@@ -318,6 +345,7 @@ def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = F
 
 
 _COMMON = dict(train=train, kind="autoencoder", generate=generate, interpolate=interpolate, reconstruct=reconstruct,
+               latent_space=latent_space,
                evaluate=evaluate, files=("model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"))
 FAMILIES = {
     "ae": Family(name="ae", summary="autoencoder (the chapter's dense 784-32-784, or conv)", config_class=AutoencoderConfig,

@@ -99,7 +99,7 @@ def train(config: CGANConfig, run, *, data_dir=None, verbose: int = 1, resume: b
 
 FAMILY = Family(name="cgan", summary="class-conditional GAN: label embedding into both networks, sample any digit",
                 config_class=CGANConfig, presets=PRESETS, train=train, kind="gan", conditional=True,
-                generate=adversarial.generate, interpolate=adversarial.interpolate,
+                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 figures=("untrained.png", "losses.png", "progress.gif", "samples/step-000000.png"),
                 tiny=dict(steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2, sample_grid=20))

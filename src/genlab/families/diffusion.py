@@ -632,8 +632,9 @@ def noise_predictor(network, config: DiffusionConfig, labels: np.ndarray | None,
 def sample_images(network, config: DiffusionConfig, count: int, *, seed: int, labels: np.ndarray | None = None,
                   steps: int | None = None, eta: float | None = None, guidance: float | None = None,
                   sampler: str | None = None, progress: bool = True, record: set[int] | None = None,
-                  num_classes: int = 10):
+                  num_classes: int = 10, initial: np.ndarray | None = None):
     """`count` images in [0, 1] (float32, N x H x W x C), sampled in batches of config.sample_batch.
+    `initial`: the starting noise x_T (count x H x W x C) instead of drawing it from `seed`.
     Returns (images, {step index: states in [0, 1]} for the recorded steps)."""
     from genlab.progress import bar
 
@@ -650,7 +651,7 @@ def sample_images(network, config: DiffusionConfig, count: int, *, seed: int, la
     try:
         for part in batches:
             size = part.stop - part.start
-            x_T = rng.standard_normal((size,) + image_shape).astype("float32")
+            x_T = (rng.standard_normal((size,) + image_shape) if initial is None else initial[part]).astype("float32")
             part_labels = None if labels is None else np.asarray(labels[part], dtype="int32").reshape(-1, 1)
             predict = noise_predictor(network, config, part_labels, guidance, num_classes)
             x0, kept = reverse_process(predict, x_T, alpha_bar, steps, sampler=sampler, eta=eta, rng=rng, record=record,
@@ -741,6 +742,56 @@ def figures(run, config: DiffusionConfig, network, dataset) -> None:
     plotting.grid(samples, run.figures / "samples.png", columns=8,
                   title=f"{config.sampler}, {config.sample_steps} steps" + (f", guidance {config.guidance}" if config.conditional else ""))
     reverse_figure(run.figures / "reverse.png", network, config, seed=config.seed + 1, classes=classes)
+
+
+def latent_space(run, config: DiffusionConfig):
+    """The starting noise x_T ~ N(0, I) (one dimension per pixel), through the reverse process
+    of the averaged network. The explorer's default is deterministic DDIM (eta 0), so that an
+    image is a function of its point; interpolations and walks stay on the noise's sphere."""
+    from genlab.latent import LatentSpace
+
+    network = run.load_model("model.keras")
+    image_shape = tuple(network.inputs[0].shape[1:])
+    size = int(np.prod(image_shape))
+    classes = _num_classes(network) if config.conditional else 0
+    defaults = {"steps": min(config.sample_steps, 25), "eta": 0.0, "sampler": "ddim",
+                "guidance": config.guidance if classes else None}
+
+    def settings(labels, options):
+        chosen = {key: value for key, value in {**defaults, **options}.items() if value is not None}
+        if not classes:
+            chosen.pop("guidance", None)
+        return sampler_settings(config, labels is not None, chosen)
+
+    def labels_of(points, labels):
+        if not classes:
+            return None
+        if labels is None:
+            raise GenlabError("this diffusion model is conditional: give one class label per point")
+        return np.asarray(labels).reshape(-1)
+
+    def decode(points, labels=None, **options):
+        points = np.asarray(points, np.float32).reshape((-1,) + image_shape)
+        labels = labels_of(points, labels)
+        chosen = settings(labels, options)
+        images, _ = sample_images(network, config, len(points), seed=0, labels=labels, steps=chosen["steps"], eta=chosen["eta"],
+                                  guidance=chosen["guidance"], sampler=chosen["sampler"], progress=False,
+                                  num_classes=classes or 10, initial=points)
+        return images
+
+    def trajectory(point, label=None, points: int = 10, **options):
+        labels = labels_of(None, None if label is None else [label])
+        chosen = settings(labels, options)
+        shown = sorted(set(np.round(np.linspace(0, chosen["steps"], points)).astype(int)))
+        _, states = sample_images(network, config, 1, seed=0, labels=labels, steps=chosen["steps"], eta=chosen["eta"],
+                                  guidance=chosen["guidance"], sampler=chosen["sampler"], progress=False, record=set(shown),
+                                  num_classes=classes or 10, initial=np.asarray(point, np.float32).reshape((1,) + image_shape))
+        return np.concatenate([states[index] for index in shown])
+
+    draw = lambda seed, count: np.random.default_rng(seed).standard_normal((count, size)).astype("float32")  # noqa: E731
+    return LatentSpace(family="diffusion", size=size, distribution="normal(0, 1) noise image x_T", decode=decode, draw=draw,
+                       low=np.full(size, -3.0, np.float32), high=np.full(size, 3.0, np.float32), num_classes=classes,
+                       spherical=True, options=defaults, trajectory=trajectory)
 
 
 def reverse_figure(path, network, config: DiffusionConfig, *, seed: int, classes: int = 10, count: int = 8, points: int = 10):
@@ -834,6 +885,7 @@ def fid_figure(run, config: DiffusionConfig, network, dataset_name: str, data_di
 # ---------------------------------------------------------------------------- the family
 FAMILY = Family(name="diffusion", summary="denoising diffusion: U-Net noise prediction, DDPM/DDIM samplers, classifier-free guidance",
                 config_class=DiffusionConfig, presets=PRESETS, train=train, generate=generate, sample_options=SAMPLE_OPTIONS,
+                latent_space=latent_space,
                 files=("model.keras", "steps.csv", "checkpoints/latest.json"),
                 figures=("loss.png", "samples.png", "reverse.png", "progress.gif", "fid_steps.png", "samples/step-000000.png"),
                 tiny=dict(epochs=1, batch_size=64, channels=(8, 16), groups=4, time_dim=16, timesteps=50, sample_steps=5,

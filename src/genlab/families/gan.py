@@ -172,7 +172,7 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
 
 FAMILY = Family(name="gan", summary="the chapter's GAN (conv D, upsampling G, z=32), trained with a compiled custom step",
                 config_class=GANConfig, presets=PRESETS, train=train, kind="gan",
-                generate=adversarial.generate, interpolate=adversarial.interpolate,
+                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 figures=("untrained.png", "losses.png", "progress.gif", "samples/step-000000.png", "strips"),
                 tiny=dict(steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2, sample_grid=16))

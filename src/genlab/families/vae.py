@@ -190,6 +190,31 @@ def generate(run, config, count: int, *, seed: int, label: int | None = None) ->
     return _decode(run.load_model("decoder.keras"), np.random.default_rng(seed).standard_normal((count, config.latent_dim)))
 
 
+def dims_by_effect(decode, size: int, spread: float = 2.0) -> list[int]:
+    """Latent dimensions ordered by how much the image changes when each moves by +-spread from
+    the origin (mean absolute pixel change): a VAE leaves many dimensions unused (posterior
+    collapse), and this finds the used ones from the decoder alone, with no data."""
+    points = np.zeros((2 * size, size), np.float32)
+    points[np.arange(size), np.arange(size)] = spread
+    points[size + np.arange(size), np.arange(size)] = -spread
+    images = decode(points).reshape(2 * size, -1)
+    change = np.abs(images[:size] - images[size:]).mean(axis=1)
+    return [int(dim) for dim in np.argsort(-change, kind="stable")]
+
+
+def latent_space(run, config):
+    """The prior N(0, I) over latent_dim dimensions, decoded; sliders go to the most used dimensions."""
+    from genlab.latent import LatentSpace
+
+    decoder = run.load_model("decoder.keras")
+    decode = lambda points, labels=None: _decode(decoder, np.asarray(points, np.float32))   # noqa: E731
+    draw = lambda seed, count: np.random.default_rng(seed).standard_normal((count, config.latent_dim)).astype("float32")  # noqa: E731
+    size = config.latent_dim
+    return LatentSpace(family="vae", size=size, distribution="normal(0, 1)", decode=decode, draw=draw,
+                       low=np.full(size, -3.0, np.float32), high=np.full(size, 3.0, np.float32),
+                       dims_by_use=dims_by_effect(decode, size))
+
+
 def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
     from scipy.stats import norm
 
@@ -240,7 +265,7 @@ def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
 FAMILY = Family(name="vae", summary="variational autoencoder: ELBO = reconstruction + beta KL, samples from N(0, I)",
                 config_class=VAEConfig, presets=PRESETS, train=train, kind="autoencoder", generate=generate,
                 # Interpolation and reconstruction work on any encoder/decoder pair: shared with the AE family.
-                interpolate=autoencoder.interpolate, reconstruct=autoencoder.reconstruct,
+                interpolate=autoencoder.interpolate, reconstruct=autoencoder.reconstruct, latent_space=latent_space,
                 files=("model.keras", "encoder.keras", "decoder.keras"),
                 figures=("reconstructions.png", "curves.png", "samples.png", "traversal.png", "interpolation.png", "latent.png"),
                 tiny=dict(epochs=1, batch_size=256))

@@ -1,0 +1,513 @@
+"""genlab explore: a local web app to move through trained models' latent spaces.
+
+The app is built with Gradio (`pip install "genlab[app]"`), which serves all its own assets:
+the page loads nothing from outside the machine, listens on 127.0.0.1 unless told otherwise,
+and sends no analytics. What the app shows is computed by the pure functions here and by each
+family's `LatentSpace` (genlab.latent), which the tests check without a browser.
+
+Tabs, by family:
+- gan / wgan-gp / vae / diffusion: a seed, "random", sliders over latent directions (VAE: its
+  most used dimensions; diffusion: fixed random directions of its noise image), an
+  interpolation between two seeds, a random walk; cgan / conditional diffusion add a class
+  picker, diffusion a guidance and a sampling-steps slider and the reverse process;
+- a VAE with a 2-D latent: its manifold, where a click decodes that point;
+- ae / dae: a canvas to draw a digit, a noise slider, the noisy input, the output and the code;
+- with two or more generative runs, "side by side": the same seed through every model.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from genlab.errors import GenlabError
+
+# A drawn or uploaded image larger than this many pixels is refused before any work (the canvas
+# itself is 280 x 280; this is a guard against an oversized upload through the API).
+MAX_INPUT_PIXELS = 4096 * 4096
+DISPLAY_SIDE = 224          # images are shown enlarged (nearest neighbour, so pixels stay sharp)
+SLIDERS = 8
+MAX_STRIP = 32              # images in an interpolation or a walk
+
+
+# ---------------------------------------------------------------------------- pure helpers
+def enlarged(image: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
+    """A float image H x W x C in [0, 1] -> uint8 (side x side·W/H) for display, nearest neighbour."""
+    from PIL import Image
+
+    pixels = np.clip(np.asarray(image, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    height, width = pixels.shape[:2]
+    size = (max(1, round(side * width / height)), side)
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.NEAREST))
+
+
+def strip(images: np.ndarray, side: int = 112, gap: int = 4) -> np.ndarray:
+    """N images -> one uint8 row, each enlarged to `side`, with grey gaps between them."""
+    cells = [enlarged(image, side) for image in images]
+    if cells[0].ndim == 3:
+        spacer = np.full((side, gap, cells[0].shape[2]), 128, np.uint8)
+    else:
+        spacer = np.full((side, gap), 128, np.uint8)
+    parts = []
+    for index, cell in enumerate(cells):
+        if index:
+            parts.append(spacer)
+        parts.append(cell)
+    return np.concatenate(parts, axis=1)
+
+
+def drawing_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
+    """A canvas drawing (Gradio's editor value, or any H x W [x C] array) -> a float image of the
+    model's shape, prepared the way MNIST's digits were: white on black, the stroke's bounding box
+    scaled to fit 20 x 20 of 28 x 28 (the same share of other sides), centred by its centre of mass.
+
+    A transparent canvas (alpha varies) reads the strokes from the alpha channel; an opaque one
+    from darkness (dark strokes on a light background). Returns zeros for an empty canvas."""
+    from PIL import Image
+    from scipy import ndimage
+
+    if isinstance(drawing, dict):
+        drawing = drawing.get("composite")
+    if drawing is None:
+        return np.zeros(tuple(image_shape), np.float32)
+    array = np.asarray(drawing)
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise GenlabError(f"the drawing must be an image (H x W or H x W x C), got shape {array.shape}")
+    if array.shape[0] * array.shape[1] > MAX_INPUT_PIXELS:
+        raise GenlabError(f"the image has {array.shape[0]} x {array.shape[1]} pixels, more than the explorer's limit of "
+                          f"{MAX_INPUT_PIXELS:,}; draw on the canvas or upload a smaller image")
+    array = array.astype(np.float32)
+    if array.max() > 1.0:
+        array = array / 255.0
+    if array.ndim == 3 and array.shape[2] == 4 and array[..., 3].min() < array[..., 3].max():
+        ink = array[..., 3]                                                  # transparent canvas: alpha is the ink
+    else:
+        gray = array[..., :3].mean(axis=2) if array.ndim == 3 else array
+        ink = 1.0 - gray if gray.mean() > 0.5 else gray                      # dark strokes on light, or light on dark
+    height, width, channels = int(image_shape[0]), int(image_shape[1]), int(image_shape[2])
+    if ink.max() <= 0.05:
+        return np.zeros((height, width, channels), np.float32)
+    rows, columns = np.nonzero(ink > 0.05)
+    box = ink[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
+    inner = max(1, round(min(height, width) * 20 / 28))
+    scale = inner / max(box.shape)
+    size = (max(1, round(box.shape[1] * scale)), max(1, round(box.shape[0] * scale)))
+    small = np.asarray(Image.fromarray((box * 255).astype(np.uint8)).resize(size, Image.LANCZOS), np.float32) / 255.0
+    canvas = np.zeros((height, width), np.float32)
+    top, left = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+    canvas[top:top + small.shape[0], left:left + small.shape[1]] = small
+    centre_y, centre_x = ndimage.center_of_mass(canvas)
+    canvas = ndimage.shift(canvas, (height / 2 - 0.5 - centre_y, width / 2 - 0.5 - centre_x), order=1, mode="constant")
+    image = np.clip(canvas, 0.0, 1.0)[..., None]
+    return np.repeat(image, channels, axis=2).astype(np.float32)
+
+
+def with_noise(image: np.ndarray, factor: float, seed: int = 0) -> np.ndarray:
+    """image + factor * N(0, 1), clipped to [0, 1]: the chapter's corruption (factor 0.55)."""
+    noise = np.random.default_rng(seed).standard_normal(image.shape)
+    return np.clip(image + factor * noise, 0.0, 1.0).astype(np.float32)
+
+
+def code_figure(code: np.ndarray) -> np.ndarray:
+    """An autoencoder's code as a small bar chart (uint8 RGB)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    code = np.asarray(code, np.float32).reshape(-1)
+    figure, axes = plt.subplots(figsize=(4.2, 1.8), dpi=100)
+    axes.bar(np.arange(len(code)), code, color="#3b6fb6")
+    axes.set_xlabel("code dimension")
+    axes.set_xlim(-0.7, len(code) - 0.3)
+    axes.tick_params(labelsize=7)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout(pad=0.3)
+    figure.canvas.draw()
+    pixels = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(figure)
+    return pixels
+
+
+# ---------------------------------------------------------------------------- the models
+@dataclass
+class Model:
+    """One run opened for the explorer."""
+    label: str
+    path: Path
+    family: str
+    config: Any
+    space: Any = None                   # genlab.latent.LatentSpace, for generative families
+    encoder: Any = None                 # ae / dae: (encoder, full model) for the canvas
+    image_shape: tuple[int, ...] = (28, 28, 1)
+    headline: str = ""
+    axes: list = field(default_factory=list)
+
+    @property
+    def generative(self) -> bool:
+        return self.space is not None and self.family not in ("ae", "dae")
+
+    def image(self, point: np.ndarray, label: int | None = None, **options) -> np.ndarray:
+        labels = None if not self.space.num_classes else np.array([0 if label is None else int(label)])
+        return self.space.decode(np.asarray(point, np.float32)[None], labels, **self._options(options))[0]
+
+    def images(self, points: np.ndarray, label: int | None = None, **options) -> np.ndarray:
+        labels = None if not self.space.num_classes else np.full(len(points), 0 if label is None else int(label))
+        return self.space.decode(np.asarray(points, np.float32), labels, **self._options(options))
+
+    def _options(self, options: dict) -> dict:
+        return {key: value for key, value in options.items() if key in self.space.options and value is not None}
+
+    def autoencode(self, image: np.ndarray, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(noisy input, the model's output, the code) for one float image."""
+        from genlab.families import autoencoder
+
+        noisy = with_noise(image, noise, seed) if noise > 0 else image
+        encoder, model = self.encoder
+        output = autoencoder.predict_images(model, self.config, noisy[None])[0]
+        code = autoencoder.predict_codes(encoder, self.config, noisy[None])[0]
+        return noisy, output, code
+
+
+def open_models(runs: Sequence[str | Path]) -> list[Model]:
+    """Open each run (a folder, or whatever genlab.api.open_run accepts) for the explorer; a run
+    of a family with nothing to explore (the classifier) is one clear error."""
+    from genlab import api
+
+    models = []
+    labels = _labels([str(run) for run in runs])
+    for run, label in zip(runs, labels):
+        opened, family, config = api.open_run(run)
+        model = Model(label=label, path=Path(opened.path), family=family.name, config=config,
+                      headline=_headline(opened.read_metrics()))
+        if family.name in ("ae", "dae"):
+            model.image_shape = tuple(api._image_shape(opened))
+            model.encoder = (opened.load_model("encoder.keras"), opened.load_model())
+            model.space = family.latent_space(opened, config)
+        elif family.latent_space is not None:
+            model.space = family.latent_space(opened, config)
+            model.axes = model.space.axes(SLIDERS)
+        else:
+            raise GenlabError(f"{run} is a {family.name} run, which has no latent space to explore; "
+                              "give a run of ae, dae, vae, gan, cgan, wgan-gp or diffusion")
+        models.append(model)
+    return models
+
+
+def _labels(paths: list[str]) -> list[str]:
+    """Short distinct tab names: the folder names (the parent too where two are alike)."""
+    names = [Path(path).name or path for path in paths]
+    if len(set(names)) < len(names):
+        names = ["/".join(Path(path).parts[-2:]) for path in paths]
+    return [f"{name} ({index + 1})" if names.count(name) > 1 else name for index, name in enumerate(names)]
+
+
+def _headline(metrics: dict) -> str:
+    parts = []
+    for key, text in (("sample_fid", "FID {:.2f}"), ("test_mse", "test MSE {:.4f}"), ("test_denoised_mse", "denoised MSE {:.4f}"),
+                      ("conditional_accuracy", "class accuracy {:.3f}"), ("sample_class_coverage", "class coverage {:.2f}")):
+        value = metrics.get(key)
+        if isinstance(value, (int, float)):
+            parts.append(text.format(value))
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------- the app
+def _shown_in_page(function: Callable) -> Callable:
+    """Event handlers: genlab's one-line errors (and anything unexpected) become a message in the
+    page, never a traceback."""
+    import functools
+
+    import gradio as gr
+
+    @functools.wraps(function)
+    def handler(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except gr.Error:
+            raise
+        except GenlabError as error:
+            raise gr.Error(str(error)) from None
+        except Exception as error:  # noqa: BLE001 - shown to the user in one line
+            raise gr.Error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")) from None
+    return handler
+
+
+def _seed_value(value) -> int:
+    if value is None or not np.isfinite(float(value)) or float(value) < 0 or float(value) != int(float(value)):
+        raise GenlabError(f"the seed must be a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def build_app(models: Sequence[Model], *, title: str = "genlab explore"):
+    """The Gradio Blocks of the explorer for the opened models."""
+    import gradio as gr
+
+    with gr.Blocks(title=title, analytics_enabled=False) as app:
+        gr.Markdown(f"# {title}\nMove through each model's latent space: every point is a new image. "
+                    "Everything runs on this machine.")
+        generative = [model for model in models if model.generative]
+        with gr.Tabs():
+            for model in models:
+                with gr.Tab(model.label, id=f"tab-{models.index(model)}"):
+                    if model.generative:
+                        _generator_tab(model)
+                    else:
+                        _canvas_tab(model)
+            if len(generative) >= 2:
+                with gr.Tab("side by side", id="tab-side"):
+                    _side_by_side_tab(generative)
+    return app
+
+
+def _describe(model: Model) -> str:
+    space = model.space
+    text = f"**{model.family}** run `{model.path}`"
+    if model.headline:
+        text += f" · {model.headline}"
+    if model.generative:
+        text += f"<br>latent space: {space.size} dimensions, {space.distribution}"
+        if space.num_classes:
+            text += f"; {space.num_classes} classes"
+    return text
+
+
+def _generator_tab(model: Model) -> None:
+    import gradio as gr
+
+    space = model.space
+    diffusion = model.family == "diffusion"
+    start = space.draw(0, 1)[0]
+    gr.Markdown(_describe(model))
+    point = gr.State(start)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, minimum=0, label="seed", elem_classes=["seed"])
+                shuffle = gr.Button("random", elem_classes=["random"])
+            label = gr.Dropdown(choices=list(range(space.num_classes)), value=0 if space.num_classes else None, label="class",
+                                visible=bool(space.num_classes),
+                                elem_classes=["class"])
+            steps = gr.Slider(2, 100, value=space.options.get("steps", 25), step=1, label="sampling steps (DDIM)",
+                              visible=diffusion, elem_classes=["steps"])
+            guidance = gr.Slider(0.0, 6.0, value=space.options.get("guidance") or 0.0, step=0.25, label="guidance",
+                                 visible=diffusion and bool(space.num_classes), elem_classes=["guidance"])
+            coordinates = space.coordinates(start, model.axes)
+            sliders = [gr.Slider(axis.low, axis.high, value=float(np.clip(value, axis.low, axis.high)),
+                                 step=(axis.high - axis.low) / 200, label=axis.name, elem_classes=["latent"])
+                       for axis, value in zip(model.axes, coordinates)]
+        with gr.Column(scale=1, min_width=260):
+            shown = gr.Image(value=enlarged(model.image(start, 0)), label="image", interactive=False, height=DISPLAY_SIDE + 40,
+                             elem_classes=["sample"], buttons=["download"])
+            first_reverse = strip(space.trajectory(start, 0 if space.num_classes else None), side=64) if diffusion else None
+            reverse = gr.Image(value=first_reverse, label="reverse process: noise → image", interactive=False, visible=diffusion,
+                               elem_classes=["reverse"])
+
+    def options(steps_value, guidance_value) -> dict:
+        return {"steps": int(steps_value), "guidance": float(guidance_value)} if diffusion else {}
+
+    def render(current, label_value, steps_value, guidance_value):
+        chosen = options(steps_value, guidance_value)
+        image = enlarged(model.image(current, label_value, **chosen))
+        if not diffusion:
+            return image, gr.update()
+        trajectory = space.trajectory(current, label_value if space.num_classes else None, **model._options(chosen))
+        return image, strip(trajectory, side=64)
+
+    @_shown_in_page
+    def from_seed(seed_value, label_value, steps_value, guidance_value):
+        current = space.draw(_seed_value(seed_value), 1)[0]
+        values = [float(np.clip(value, axis.low, axis.high)) for axis, value in zip(model.axes, space.coordinates(current, model.axes))]
+        return (current, *render(current, label_value, steps_value, guidance_value), *values)
+
+    @_shown_in_page
+    def from_sliders(current, label_value, steps_value, guidance_value, *values):
+        current = space.moved(current, model.axes, values)
+        return (current, *render(current, label_value, steps_value, guidance_value))
+
+    @_shown_in_page
+    def redraw(current, label_value, steps_value, guidance_value):
+        return render(current, label_value, steps_value, guidance_value)
+
+    controls = [label, steps, guidance]
+    seed.change(from_seed, [seed, *controls], [point, shown, reverse, *sliders])
+    shuffle.click(lambda: int(np.random.default_rng().integers(0, 2**31 - 1)), None, seed)
+    for slider in sliders:
+        slider.release(from_sliders, [point, *controls, *sliders], [point, shown, reverse])
+    label.change(redraw, [point, *controls], [shown, reverse])
+    steps.release(redraw, [point, *controls], [shown, reverse])
+    guidance.release(redraw, [point, *controls], [shown, reverse])
+
+    with gr.Accordion("interpolation between two seeds", open=True):
+        with gr.Row():
+            seed_a = gr.Number(value=0, precision=0, minimum=0, label="from seed")
+            seed_b = gr.Number(value=1, precision=0, minimum=0, label="to seed")
+            count = gr.Slider(3, MAX_STRIP, value=10, step=1, label="images")
+            go = gr.Button("interpolate", elem_classes=["interpolate"])
+        line = gr.Image(label="interpolation", interactive=False, elem_classes=["line"])
+
+    @_shown_in_page
+    def interpolate(first, second, images, label_value, steps_value, guidance_value):
+        points = space.between(_seed_value(first), _seed_value(second), int(images))
+        return strip(model.images(points, label_value, **options(steps_value, guidance_value)), side=84)
+
+    go.click(interpolate, [seed_a, seed_b, count, *controls], line)
+
+    with gr.Accordion("random walk", open=False):
+        with gr.Row():
+            walk_steps = gr.Slider(3, MAX_STRIP, value=12, step=1, label="steps")
+            walk_size = gr.Slider(0.05, 1.0, value=0.25, step=0.05, label="step size")
+            walk_go = gr.Button("walk from the seed", elem_classes=["walk"])
+        walked = gr.Image(label="random walk", interactive=False, elem_classes=["walked"])
+
+    @_shown_in_page
+    def walk(seed_value, steps_count, size, label_value, steps_value, guidance_value):
+        points = space.walk(_seed_value(seed_value), int(steps_count), float(size))
+        return strip(model.images(points, label_value, **options(steps_value, guidance_value)), side=84)
+
+    walk_go.click(walk, [seed, walk_steps, walk_size, *controls], walked)
+
+    if model.family == "vae" and space.size == 2:
+        _manifold(model)
+
+
+MANIFOLD_CELLS = 15
+
+
+def manifold_points(cells: int = MANIFOLD_CELLS) -> np.ndarray:
+    """The 2-D latent grid of the manifold figure: Gaussian quantiles 0.05..0.95, top row first
+    (largest z[1]), x = z[0] left to right: (cells * cells, 2)."""
+    from scipy.stats import norm
+
+    quantiles = norm.ppf(np.linspace(0.05, 0.95, cells))
+    return np.array([[x, y] for y in quantiles[::-1] for x in quantiles], np.float32)
+
+
+def point_at(x: float, y: float, width: int, height: int, cells: int = MANIFOLD_CELLS) -> np.ndarray:
+    """The latent point under pixel (x, y) of the manifold figure (width x height pixels), on the
+    same quantile scale as its cells (continuous between cell centres)."""
+    from scipy.stats import norm
+
+    u = np.clip((x + 0.5) / width, 0.0, 1.0)
+    v = np.clip((y + 0.5) / height, 0.0, 1.0)
+    # cell centre i sits at u = (i + 0.5) / cells and holds quantile 0.05 + 0.9 * i / (cells - 1)
+    to_quantile = lambda share: float(np.clip(0.05 + 0.9 * (share * cells - 0.5) / (cells - 1), 0.005, 0.995))  # noqa: E731
+    return np.array([norm.ppf(to_quantile(u)), norm.ppf(to_quantile(1.0 - v))], np.float32)
+
+
+def _manifold(model: Model) -> None:
+    import gradio as gr
+
+    cells = MANIFOLD_CELLS
+    images = model.images(manifold_points(cells))
+    side = images.shape[1]
+    grid = images.reshape(cells, cells, *images.shape[1:]).transpose(0, 2, 1, 3, 4).reshape(cells * side, cells * side, -1)
+    figure = enlarged(grid, side=cells * side * 2)
+    with gr.Accordion("2-D latent manifold: click a point to decode it", open=True):
+        with gr.Row():
+            manifold = gr.Image(value=figure, label="manifold (z[0] →, z[1] ↑)", interactive=False, elem_classes=["manifold"])
+            clicked = gr.Image(label="decoded point", interactive=False, elem_classes=["clicked"])
+        where = gr.Markdown("")
+
+    @_shown_in_page
+    def decode_click(event: gr.SelectData):
+        x, y = event.index
+        point = point_at(float(x), float(y), figure.shape[1], figure.shape[0], cells)
+        return enlarged(model.image(point)), f"z = ({point[0]:+.2f}, {point[1]:+.2f})"
+
+    manifold.select(decode_click, None, [clicked, where])
+
+
+def _canvas_tab(model: Model) -> None:
+    import gradio as gr
+
+    gr.Markdown(_describe(model) + "<br>Draw a digit (white on black is how the model saw them; any colour works). "
+                "The noise slider adds the chapter's Gaussian noise before the model sees it.")
+    with gr.Row():
+        canvas = gr.Sketchpad(label="draw a digit", canvas_size=(280, 280), fixed_canvas=True, image_mode="RGBA", type="numpy",
+                              brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=14), layers=False,
+                              elem_classes=["canvas"])
+        with gr.Column():
+            noise = gr.Slider(0.0, 1.0, value=0.55 if model.family == "dae" else 0.0, step=0.05,
+                              label="noise factor (input + factor · N(0, 1))", elem_classes=["noise"])
+            with gr.Row():
+                noisy = gr.Image(label="model input", interactive=False, elem_classes=["noisy"])
+                output = gr.Image(label="denoised" if model.family == "dae" else "reconstruction", interactive=False,
+                                  elem_classes=["output"])
+            code = gr.Image(label=f"code ({model.space.size} numbers)", interactive=False, elem_classes=["code"])
+
+    @_shown_in_page
+    def run_model(drawing, factor):
+        image = drawing_to_image(drawing, model.image_shape)
+        if not image.any():
+            return None, None, None
+        given, result, values = model.autoencode(image, float(factor))
+        return enlarged(given, 168), enlarged(result, 168), code_figure(values)
+
+    canvas.change(run_model, [canvas, noise], [noisy, output, code])
+    noise.release(run_model, [canvas, noise], [noisy, output, code])
+
+
+def _side_by_side_tab(models: Sequence[Model]) -> None:
+    import gradio as gr
+
+    classes = max(model.space.num_classes for model in models)
+    gr.Markdown("The same seed through every model (each draws the seed's point from its own prior).")
+    with gr.Row():
+        seed = gr.Number(value=0, precision=0, minimum=0, label="seed", elem_classes=["side-seed"])
+        label = gr.Dropdown(choices=list(range(classes)), value=0 if classes else None, label="class (conditional models)",
+                            visible=classes > 0)
+        go = gr.Button("draw", elem_classes=["side-draw"])
+    gallery = gr.Gallery(label="models", columns=min(len(models), 4), height="auto", elem_classes=["side-gallery"])
+
+    @_shown_in_page
+    def draw(seed_value, label_value):
+        chosen = _seed_value(seed_value)
+        return [(enlarged(model.image(model.space.draw(chosen, 1)[0], label_value), 168), model.label) for model in models]
+
+    go.click(draw, [seed, label], gallery)
+    seed.change(draw, [seed, label], gallery)
+
+
+# ---------------------------------------------------------------------------- launching
+def free_port(host: str = "127.0.0.1") -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def launch(models: Sequence[Model], *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = False,
+           block: bool = True, quiet: bool = False):
+    """Serve the explorer; returns (app, url). block=False returns at once (tests, notebooks)."""
+    # No analytics, no version check, no telemetry: set before gradio is imported.
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    try:
+        import gradio as gr  # noqa: F401
+    except ImportError:
+        raise GenlabError('genlab explore needs Gradio: pip install "genlab[app]"') from None
+    app = build_app(models)
+    port = port if port is not None else free_port(host)
+    try:
+        app.queue(default_concurrency_limit=2)
+        app.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=not block, share=False,
+                   show_error=True, quiet=quiet, ssr_mode=False, max_file_size="5mb", footer_links=["settings"],
+                   css=_CSS, mcp_server=False)
+    except OSError as error:
+        raise GenlabError(f"the explorer cannot listen on {host}:{port} ({error}); pick another port with --port") from None
+    return app, f"http://{host}:{port}/"
+
+
+_CSS = """
+.sample img, .reverse img, .line img, .walked img, .manifold img, .clicked img, .noisy img, .output img {
+  image-rendering: pixelated;
+}
+"""
