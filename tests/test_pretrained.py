@@ -38,6 +38,14 @@ def test_shipped_model_is_pinned_small_and_complete(name):
     assert opened_family.name == family.name and run.pretrained == name
 
 
+@pytest.mark.parametrize("name", families.names())
+def test_every_generative_family_says_what_a_pretrained_copy_ships(name):
+    family = families.get(name)
+    assert set(family.inference_files) <= set(family.files)
+    assert bool(family.inference_files) == (family.generate is not None)
+    assert (family.export is None) == (name in ("classifier", "diffusion"))   # no single network a client runs
+
+
 def test_listing_has_the_metrics(capsys):
     assert [model.name for model in api.pretrained_models()] == [f"pretrained:{name}" for name in SHIPPED]
     assert cli.main(["pretrained"]) == 0

@@ -462,7 +462,8 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     count = _count(count, "the number of samples", minimum=10, maximum=MAX_SAMPLES)
     run, family, config = open_run(path)
     options = _sample_options(family, options)
-    result = Evaluation(title=f"evaluate {run.path}")
+    shown = f"{_pretrained.PREFIX}{run.pretrained}" if run.pretrained is not None else run.path
+    result = Evaluation(title=f"evaluate {shown}")
     images = None
     if family.generate is not None and not noise_sweep:
         # The samples first: a damaged generator or decoder then fails before family.evaluate
@@ -480,7 +481,7 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     result.rows = {f"{family.name} samples": values}
     if reference:
         result.rows.update(evaluation.reference_rows(real))
-    result.title = f"evaluate {run.path} ({len(images)} samples vs the {dataset_name} test set)"
+    result.title = f"evaluate {shown} ({len(images)} samples vs the {dataset_name} test set)"
     return result
 
 
