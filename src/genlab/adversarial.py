@@ -527,3 +527,16 @@ def interpolate(run, config, *, steps: int, seed: int, **_):
     inputs = generator_inputs(generator, z, np.repeat(np.arange(rows), steps))
     images = np.asarray(generator.predict(inputs, verbose=0), dtype=np.float32)
     return ImageGrid(images, columns=steps, title="latent interpolation (each row: z_a → z_b)")
+
+
+def export(run, config):
+    """The generator for `genlab export`: z ~ U[-1, 1] (and a class label for a conditional one) -> images."""
+    from genlab import exporting as _export
+
+    generator = run.load_model("generator.keras")
+    inputs = [_export.latent_input("z", config.latent_dim, "uniform",
+                                   f"numpy.random.default_rng(seed).uniform(-1, 1, (n, {config.latent_dim})).astype('float32')",
+                                   low=-1.0, high=1.0)]
+    if is_conditional(generator):
+        inputs.append(_export.label_input(num_classes_of(generator)))
+    return _export.image_model(generator, inputs), {"role": "generator", "inputs": inputs}

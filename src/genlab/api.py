@@ -24,6 +24,7 @@ import numpy as np
 
 from genlab import backend as _backend
 from genlab import config as _config
+from genlab import pretrained as _pretrained
 from genlab.errors import ConfigError, DataError, GenlabError, RunError
 from genlab.runs import Run
 
@@ -108,6 +109,9 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         overrides["seed"] = _seed(seed)
     if resume is not None:
         run = Run.open(resume)
+        if run.pretrained is not None:
+            raise RunError(f"{resume} is a shipped pretrained model, which cannot be trained further; "
+                           f"train a new run with {_pretrained.entry(run.pretrained)['command']}")
         if run.family_name != family.name:
             raise RunError(f"{resume} is a '{run.family_name}' run, not '{family.name}'; resume it with genlab train {run.family_name} --resume {resume}")
         config = _config.load_run_config(run.path / "config.toml", family)
@@ -195,7 +199,8 @@ def open_run(path: str | Path):
     """Open a finished run folder.
 
     Parameters:
-        path: a run folder written by `train`.
+        path: a run folder written by `train`, or a shipped model as "pretrained:NAME"
+            (`genlab.pretrained_models()` lists them; every function below that takes a run takes one).
 
     Returns:
         (run, family, config): the genlab.runs.Run, its model family (genlab.families.Family)
@@ -247,7 +252,7 @@ def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label:
     """New images from a trained generative run (ae, dae, vae, gan, cgan, wgan-gp, diffusion).
 
     Parameters:
-        run: the run folder.
+        run: the run folder, or "pretrained:NAME".
         count: how many images (1 to 1,000,000).
         seed: random seed of the latent points; the same seed gives the same images.
         label: a class (0-9 for MNIST) for a conditional run (cgan, conditional diffusion); None for the others.
@@ -339,7 +344,7 @@ def interpolate(run: str | Path, *, steps: int = 10, seed: int = DEFAULT_SEED, b
     """Images along straight lines in a trained run's latent space.
 
     Parameters:
-        run: the run folder (a GAN family or an autoencoder).
+        run: the run folder (a GAN family or an autoencoder), or "pretrained:NAME".
         steps: images on each line (2 to 1000).
         seed: random seed of a GAN's line ends.
         between: autoencoders: the two test images whose codes are the line's ends (default (1, 2)).
@@ -414,7 +419,7 @@ def reconstruct(run: str | Path, images) -> np.ndarray:
     """Encode and decode images with an autoencoder run (ae, dae or vae).
 
     Parameters:
-        run: the run folder.
+        run: the run folder, or "pretrained:NAME".
         images: an array N x H x W [x C] of floats in [0, 1], or the path of a PNG/JPEG (any size:
             converted to the run's shape and MNIST polarity) or .npy file.
 
@@ -434,7 +439,7 @@ def denoise(run: str | Path, images) -> np.ndarray:
     """Remove noise from images with a denoising autoencoder run (dae).
 
     Parameters:
-        run: the dae run folder.
+        run: the dae run folder, or "pretrained:mnist-dae".
         images: as for `reconstruct`: an array N x H x W [x C] in [0, 1], or a PNG/JPEG/.npy path.
 
     Returns:
@@ -477,7 +482,7 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     """Score a run, or any set of images, with the shipped evaluator against the real test set.
 
     Parameters:
-        source: a run folder (its family's own test figures, then `count` new samples scored), or
+        source: a run folder or "pretrained:NAME" (its family's own test figures, then `count` new samples scored), or
             images: an array N x H x W [x C] in [0, 1], or an .npz file holding `images`.
         dataset: the dataset to compare with (default: the run's, or "mnist" for images).
         count: how many samples of a run to score (10 to 1,000,000; 10000 by default).
@@ -501,17 +506,19 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     from genlab import evaluation
 
     seed = _seed(seed)
-    if any(value is not None for value in options.values()) and not (isinstance(source, (str, Path)) and Path(source).is_dir()):
+    is_run = isinstance(source, (str, Path)) and (_pretrained.is_reference(source) or Path(source).is_dir())
+    if any(value is not None for value in options.values()) and not is_run:
         raise ConfigError(f"sampler options ({', '.join(sorted(options))}) need a run folder to sample from, not a set of images")
     if not isinstance(source, (str, Path)):
         return _evaluate_images(np.asarray(source), "images", dataset or "mnist", seed, reference, data_dir)
     path = Path(source)
-    if path.suffix == ".npz" or (path.is_file() and not (path / "config.toml").exists()):
+    if not is_run and (path.suffix == ".npz" or (path.is_file() and not (path / "config.toml").exists())):
         return _evaluate_images(load_samples_file(path), path.name, dataset or "mnist", seed, reference, data_dir)
     count = _count(count, "the number of samples", minimum=10, maximum=MAX_SAMPLES)
     run, family, config = open_run(path)
     options = _sample_options(family, options)
-    result = Evaluation(title=f"evaluate {run.path}")
+    shown = f"{_pretrained.PREFIX}{run.pretrained}" if run.pretrained is not None else run.path
+    result = Evaluation(title=f"evaluate {shown}")
     images = None
     if family.generate is not None and not noise_sweep:
         # The samples first: a damaged generator or decoder then fails before family.evaluate
@@ -529,7 +536,7 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
     result.rows = {f"{family.name} samples": values}
     if reference:
         result.rows.update(evaluation.reference_rows(real))
-    result.title = f"evaluate {run.path} ({len(images)} samples vs the {dataset_name} test set)"
+    result.title = f"evaluate {shown} ({len(images)} samples vs the {dataset_name} test set)"
     return result
 
 
@@ -570,6 +577,93 @@ def load_samples_file(path: str | Path) -> np.ndarray:
         raise DataError(f"{path} is not a readable .npz of samples ({str(error).splitlines()[0]}); save one with numpy.savez") from error
     except Exception as error:  # zipfile.BadZipFile and friends from a damaged archive
         raise DataError(f"{path} is not a readable .npz of samples ({type(error).__name__}); save one with numpy.savez") from error
+
+
+# ---------------------------------------------------------------------------- pretrained models and export
+@dataclass
+class PretrainedModel:
+    """One shipped model: `name` ("pretrained:mnist-dae", what every run argument accepts), its
+    `family` and `dataset`, its test `metrics` (FID/KID from `genlab evaluate`, or the family's own
+    test MSE...), its size in `bytes` and the `command` that trained it."""
+    name: str
+    family: str
+    dataset: str | None
+    metrics: dict[str, float]
+    bytes: int
+    command: str
+    description: str = ""
+
+
+def pretrained_models() -> list[PretrainedModel]:
+    """The models shipped inside genlab, usable offline wherever a run folder is.
+
+    Parameters:
+        (none)
+
+    Returns:
+        A list of PretrainedModel (name, family, dataset, metrics, bytes, command), by name. Each
+        one's files are checked against their SHA-256 when it is opened.
+
+    Example:
+        >>> [model.name for model in genlab.pretrained_models()]
+        ['pretrained:mnist-dae']
+        >>> genlab.denoise("pretrained:mnist-dae", noisy_images)
+    """
+    return [PretrainedModel(**row) for row in _pretrained.describe()]
+
+
+def output_folder(run: str | Path) -> Path:
+    """Where commands put files made from a run when no --out is given.
+
+    Parameters:
+        run: a run folder, or "pretrained:NAME".
+
+    Returns:
+        RUN/generated for a run folder; generated/NAME in the current folder for a pretrained
+        model (whose own folder is inside the package and never written).
+
+    Example:
+        >>> genlab.api.output_folder("pretrained:mnist-dae")
+        PosixPath('generated/mnist-dae')
+    """
+    if _pretrained.is_reference(run):
+        return Path("generated") / str(run)[len(_pretrained.PREFIX):]
+    return Path(run) / "generated"
+
+
+def export(run: str | Path, format: str, out: str | Path, *, force: bool = False) -> Path:
+    """Export a run's generator, decoder or denoiser for clients outside genlab.
+
+    Parameters:
+        run: a run folder or "pretrained:NAME" (gan, cgan, wgan-gp: the generator; vae and ae: the
+            decoder; dae: the denoiser).
+        format: "onnx" (ONNX Runtime; needs `pip install -e ".[export]"`) or "savedmodel"
+            (TensorFlow SavedModel, endpoint `serve`).
+        out: the folder to create; it holds the model and genlab-export.json (input names, shapes,
+            the latent law genlab draws from, the output's shape and value range).
+        force: replace an existing `out` (otherwise an existing one is refused).
+
+    Returns:
+        The path of the folder, written whole or not at all.
+
+    Example:
+        >>> genlab.export("pretrained:mnist-dae", "onnx", "exports/mnist-dae")
+        >>> # onnxruntime.InferenceSession("exports/mnist-dae/model.onnx").run(None, {"images": noisy})
+    """
+    from genlab import __version__, exporting
+
+    format = exporting.check_format(format)
+    opened, family, config = open_run(run)
+    if family.export is None:
+        raise GenlabError(f"{run} is a {family.name} run, which has no single network to export; "
+                          "export a gan, cgan, wgan-gp, vae, ae or dae run")
+    model, description = family.export(opened, config)
+    output_shape = [None, *(int(side) for side in model.output_shape[1:])]
+    description = {"genlab_version": __version__, "source": str(run), "family": family.name,
+                   "dataset": getattr(config, "dataset", None), **description,
+                   "output": {"shape": output_shape, "dtype": "float32", "range": [0.0, 1.0],
+                              "meaning": "images, N x H x W x C; 0 is the background, 1 full ink (MNIST polarity)"}}
+    return exporting.write(model, description, Path(out), format, force=force)
 
 
 # ---------------------------------------------------------------------------- outputs

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(info)
 
     sample = commands.add_parser("sample", help="new images from a trained generative run")
-    sample.add_argument("run")
+    sample.add_argument("run", help="run folder or pretrained:NAME (genlab pretrained lists them)")
     sample.add_argument("-n", "--count", type=int, default=64)
     sample.add_argument("--out", default=None, help="grid PNG (default: RUN/generated/samples-N-seedS.png; "
                                                     "at most 400 images are drawn, --npz holds them all)")
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(sample)
 
     interpolate = commands.add_parser("interpolate", help="a latent interpolation strip between two points")
-    interpolate.add_argument("run")
+    interpolate.add_argument("run", help="run folder or pretrained:NAME")
     interpolate.add_argument("a", nargs="?", type=int, default=None, help="test-set index of the first image (autoencoders)")
     interpolate.add_argument("b", nargs="?", type=int, default=None, help="test-set index of the second image (autoencoders)")
     interpolate.add_argument("--steps", type=int, default=10)
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("reconstruct", "encode and decode an image (PNG/JPEG of any size, or .npy batch)"),
                        ("denoise", "denoise an image with a trained dae run")):
         command = commands.add_parser(name, help=text)
-        command.add_argument("run")
+        command.add_argument("run", help="run folder or pretrained:NAME")
         command.add_argument("input")
         command.add_argument("--out", default=None, help="output PNG (default: <input>-<command>ed.png)")
         _add_backend(command)
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate a run on the test set. Generative runs: 10000 new samples scored against the real test "
                     "set with FID, KID, precision/recall/density/coverage, classifier score, class coverage and the "
                     "nearest-training-neighbour distance, beside two reference rows.")
-    evaluate.add_argument("run", nargs="?", default=None, help="run folder (or use --samples)")
+    evaluate.add_argument("run", nargs="?", default=None, help="run folder or pretrained:NAME (or use --samples)")
     evaluate.add_argument("--samples", default=None, help=".npz with an 'images' array (N x 28 x 28 [x 1], floats in [0, 1])")
     evaluate.add_argument("--dataset", default=None, help="the dataset to compare with (default: the run's; with --samples: mnist)")
     evaluate.add_argument("-n", "--count", type=int, default=10000, help="samples to draw from a run (default: 10000)")
@@ -128,6 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluator.add_argument("--dataset", default="mnist")
     evaluator.add_argument("--epochs", type=int, default=8)
     evaluator.add_argument("--data-dir", default=None)
+
+    commands.add_parser("pretrained", help="the models shipped inside genlab (use them as pretrained:NAME wherever a RUN goes)",
+                        description="List the pretrained models shipped inside genlab, with their test metrics. Each works "
+                                    "offline wherever a RUN folder does, e.g. genlab sample pretrained:mnist-dae.")
+
+    export = commands.add_parser("export", help="write a run's generator / decoder / denoiser as ONNX or a TensorFlow SavedModel",
+                                 description="Export the network a client needs (gan, cgan, wgan-gp: generator; vae, ae: decoder; "
+                                             "dae: denoiser) with genlab-export.json describing its inputs and output.")
+    export.add_argument("run", help="run folder or pretrained:NAME")
+    export.add_argument("--format", required=True, choices=["onnx", "savedmodel"])
+    export.add_argument("--out", required=True, help="folder to create (refused if it exists, unless --force)")
+    export.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    _add_backend(export)
 
     report = commands.add_parser("report", help="one self-contained HTML page for one or several runs")
     report.add_argument("runs", nargs="+", help="run folders")
@@ -205,6 +218,16 @@ def _run_command(args) -> int:
         entry = evaluator.train(args.dataset, args.epochs, args.data_dir) if args.action == "train" else evaluator._registry()
         print(summary_table(sorted((str(key), str(value)) for key, value in entry.items()), title="evaluator"))
         return 0
+    if args.command == "pretrained":
+        from genlab import api
+
+        models = api.pretrained_models()
+        print(table(["name", "family", "dataset", "test metrics", "size", "trained with"],
+                    [[model.name, model.family, model.dataset or "-",
+                      ", ".join(f"{key} {value:.4g}" for key, value in model.metrics.items()) or "-",
+                      f"{model.bytes / 1000:.0f} kB", model.command] for model in models],
+                    title="pretrained models: use NAME wherever a RUN folder goes, e.g. genlab sample NAME"))
+        return 0
     if args.command == "report":
         from genlab import api
 
@@ -250,18 +273,22 @@ def _run_command(args) -> int:
 
             io.write_json(args.json, result.rows or result.family_metrics)
         return 0
+    if args.command == "export":
+        out = api.export(args.run, args.format, args.out, force=args.force)
+        print(f"wrote {out} ({args.format}; what to feed it: {out / 'genlab-export.json'})")
+        return 0
     if args.command == "sample":
         images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label, **_sampler_options(args))
         what = f"class {args.class_label}" if args.class_label is not None else "samples"
         settings = "".join(f"-{key}{value}" for key, value in _sampler_options(args).items() if value is not None)
-        out = args.out or Path(args.run) / "generated" / (f"{what.replace(' ', '-')}-n{args.count}-seed{args.seed}{settings}.png")
+        out = args.out or api.output_folder(args.run) / (f"{what.replace(' ', '-')}-n{args.count}-seed{args.seed}{settings}.png")
         written = api.save_images(images, out, npz=args.npz, title=f"{args.count} {what} from {Path(args.run).name}")
         print("wrote " + " and ".join(str(path) for path in written) + f" ({len(images)} images)")
         return 0
     if args.command == "interpolate":
         between = None if args.a is None and args.b is None else (1 if args.a is None else args.a, 2 if args.b is None else args.b)
         grid = api.interpolate(args.run, steps=args.steps, seed=args.seed, between=between, data_dir=args.data_dir)
-        out = args.out or Path(args.run) / "generated" / f"interpolation-steps{args.steps}-seed{args.seed}.png"
+        out = args.out or api.output_folder(args.run) / f"interpolation-steps{args.steps}-seed{args.seed}.png"
         api.save_images(grid.images, out, title=grid.title, columns=grid.columns, row_labels=grid.row_labels)
         print(f"wrote {out}")
         return 0

@@ -34,6 +34,9 @@ class Run:
         self._history_fields: list[str] | None = None
         # None until first needed: history.csv is read only by what appends to it (training, resume).
         self._history_rows: list[dict[str, Any]] | None = None
+        # The name of a shipped pretrained model (genlab.pretrained) opened as "pretrained:NAME":
+        # its folder is inside the package, verified by SHA-256, and never written.
+        self.pretrained: str | None = None
 
     # ---- creation and opening -------------------------------------------------------
     @classmethod
@@ -57,6 +60,14 @@ class Run:
 
     @classmethod
     def open(cls, path: str | Path) -> "Run":
+        """A run folder, or a shipped model named "pretrained:NAME" (the one place such names are
+        resolved, so every command that takes a run takes one too)."""
+        from genlab import pretrained
+
+        if pretrained.is_reference(path):
+            run = cls(pretrained.resolve(path))
+            run.pretrained = str(path)[len(pretrained.PREFIX):]
+            return run
         path = Path(path)
         if not (path / "config.toml").is_file():
             raise RunError(f"{path} is not a genlab run folder (no config.toml); pass the folder a 'genlab train' run wrote")
@@ -180,6 +191,8 @@ class Run:
     def update_metrics(self, values: dict[str, Any]) -> dict[str, Any]:
         metrics = self.read_metrics()
         metrics.update(values)
+        if self.pretrained is not None:
+            return metrics   # a shipped model's files are pinned: the new values are returned, not written
         io.write_json(self.path / "metrics.json", metrics)
         return metrics
 

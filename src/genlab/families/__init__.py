@@ -63,6 +63,13 @@ class Family:
     figures: Sequence[str] = ()
     # Tiny settings that train in seconds on the embedded mnist-5k (the family-generic tests).
     tiny: Mapping[str, Any] = field(default_factory=dict)
+    # What a pretrained copy ships (genlab.pretrained): the files that sample, interpolate,
+    # reconstruct and denoise read, never a discriminator, checkpoints or optimizer state.
+    inference_files: Sequence[str] = ()
+    # export(run, config) -> (a Keras model whose image inputs/outputs are N x H x W x C, its
+    # description for genlab-export.json: role, inputs with their law, output range) for
+    # `genlab export`; None: the family has no single network a client could run on its own.
+    export: Callable[..., tuple[Any, dict]] | None = None
 
 
 @dataclass

@@ -344,9 +344,29 @@ def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = F
     return values
 
 
+def export(run, config):
+    """For `genlab export`: a DAE's denoiser (noisy images -> clean images); an AE's decoder, fed
+    codes from the training codes' Gaussian (its mean and covariance go into the JSON)."""
+    from genlab import exporting as _export
+
+    if run.family_name == "dae":
+        model = run.load_model("model.keras")
+        image_shape = _export.image_shape(model.output_shape[1:])
+        inputs = [{"name": "images", "shape": [None, *image_shape], "dtype": "float32", "range": [0.0, 1.0],
+                   "meaning": "noisy images (genlab clips its inputs to [0, 1])"}]
+        return _export.image_model(model, inputs, image_shape=image_shape), {"role": "denoiser", "inputs": inputs}
+    gaussian = _latent_gaussian(run, config.latent_dim)
+    draws = (f"numpy.random.default_rng(seed).multivariate_normal(mean, covariance, size=n, method='cholesky')"
+             + (", then numpy.maximum(codes, 0) (relu codes are never negative)" if bool(gaussian["nonnegative"]) else ""))
+    inputs = [_export.latent_input("z", config.latent_dim, "multivariate_normal", draws, mean=gaussian["mean"].tolist(),
+                                   covariance=gaussian["covariance"].tolist(), nonnegative=bool(gaussian["nonnegative"]))]
+    return _export.image_model(run.load_model("decoder.keras"), inputs), {"role": "decoder", "inputs": inputs}
+
+
 _COMMON = dict(train=train, kind="autoencoder", generate=generate, interpolate=interpolate, reconstruct=reconstruct,
                latent_space=latent_space,
-               evaluate=evaluate, files=("model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"))
+               evaluate=evaluate, files=("model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"),
+               inference_files=("model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"), export=export)
 FAMILIES = {
     "ae": Family(name="ae", summary="autoencoder (the chapter's dense 784-32-784, or conv)", config_class=AutoencoderConfig,
                  presets=AE_PRESETS, figures=("reconstructions.png", "curves.png", "latent.png"),

@@ -101,5 +101,6 @@ FAMILY = Family(name="cgan", summary="class-conditional GAN: label embedding int
                 config_class=CGANConfig, presets=PRESETS, train=train, kind="gan", conditional=True,
                 generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
+                inference_files=("generator.keras",), export=adversarial.export,
                 figures=("untrained.png", "losses.png", "progress.gif", "samples/step-000000.png"),
                 tiny=dict(steps=6, batch_size=16, sample_every=3, checkpoint_every=3, log_every=2, sample_grid=20))

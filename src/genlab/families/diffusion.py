@@ -887,6 +887,7 @@ FAMILY = Family(name="diffusion", summary="denoising diffusion: U-Net noise pred
                 config_class=DiffusionConfig, presets=PRESETS, train=train, generate=generate, sample_options=SAMPLE_OPTIONS,
                 latent_space=latent_space,
                 files=("model.keras", "steps.csv", "checkpoints/latest.json"),
+                inference_files=("model.keras",),
                 figures=("loss.png", "samples.png", "reverse.png", "progress.gif", "fid_steps.png", "samples/step-000000.png"),
                 tiny=dict(epochs=1, batch_size=64, channels=(8, 16), groups=4, time_dim=16, timesteps=50, sample_steps=5,
                           grid_steps=3, sample_every=20, log_every=10, sample_grid=16, fid_steps=(2, 5), fid_samples=20,

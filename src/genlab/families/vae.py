@@ -262,10 +262,21 @@ def figures(run, config, dataset, decoder, clean_test, restored, mean) -> None:
                            title=f"test means ({config.latent_dim}-D){'' if config.latent_dim == 2 else ' by PCA'}")
 
 
+def export(run, config):
+    """The decoder for `genlab export`: z ~ N(0, I) -> images."""
+    from genlab import exporting as _export
+
+    inputs = [_export.latent_input("z", config.latent_dim, "normal",
+                                   f"numpy.random.default_rng(seed).standard_normal((n, {config.latent_dim})).astype('float32')",
+                                   mean=0.0, std=1.0)]
+    return _export.image_model(run.load_model("decoder.keras"), inputs), {"role": "decoder", "inputs": inputs}
+
+
 FAMILY = Family(name="vae", summary="variational autoencoder: ELBO = reconstruction + beta KL, samples from N(0, I)",
                 config_class=VAEConfig, presets=PRESETS, train=train, kind="autoencoder", generate=generate,
                 # Interpolation and reconstruction work on any encoder/decoder pair: shared with the AE family.
                 interpolate=autoencoder.interpolate, reconstruct=autoencoder.reconstruct, latent_space=latent_space,
                 files=("model.keras", "encoder.keras", "decoder.keras"),
+                inference_files=("model.keras", "encoder.keras", "decoder.keras"), export=export,
                 figures=("reconstructions.png", "curves.png", "samples.png", "traversal.png", "interpolation.png", "latent.png"),
                 tiny=dict(epochs=1, batch_size=256))

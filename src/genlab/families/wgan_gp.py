@@ -146,5 +146,6 @@ FAMILY = Family(name="wgan-gp", summary="Wasserstein GAN with gradient penalty (
                 config_class=WGANGPConfig, presets=PRESETS, train=train, kind="gan",
                 generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
+                inference_files=("generator.keras",), export=adversarial.export,
                 figures=("untrained.png", "losses.png", "wasserstein.png", "progress.gif", "samples/step-000000.png"),
                 tiny=dict(steps=6, batch_size=16, n_critic=2, sample_every=3, checkpoint_every=3, log_every=2, sample_grid=16))
