@@ -261,6 +261,41 @@ def test_sample_from_generative_runs(trained, mnist5k):
     assert float(images.std(axis=0).mean()) > 1e-4
 
 
+def test_latent_space_decodes_what_sample_draws(trained):
+    """A family's LatentSpace (the explorer's and export's view of it) draws the very points
+    `sample` decodes for a seed, and moving one slider changes the image."""
+    name, run = trained
+    family = families.get(name)
+    if family.latent_space is None:
+        assert family.generate is None     # every generating family describes its latent space
+        with raises_one_line(GenlabError, r"which has no latent space"):
+            api.latent_space(run.path)
+        return
+    space = api.latent_space(run.path)
+    labels = np.array([3, 3, 3]) if space.num_classes else None
+    points = space.draw(5, 3)
+    assert points.shape == (3, space.size) and points.dtype == np.float32
+    # diffusion: the explorer's sampler is deterministic DDIM, the same as sample(..., eta=0)
+    options = {"steps": space.options["steps"], "eta": 0.0} if name == "diffusion" else {}
+    expected = api.sample(run.path, 3, seed=5, label=3 if space.num_classes else None, **options)
+    np.testing.assert_allclose(space.decode(points, labels), expected, atol=1e-5)
+    axes = space.axes(4)
+    assert len(axes) == min(4, space.size)
+    for axis in axes:
+        assert np.isclose(np.linalg.norm(axis.direction), 1.0) and axis.low < axis.high
+    moved = space.moved(points[0], axes[:1], [axes[0].high])
+    assert np.isclose(space.coordinates(moved, axes[:1])[0], axes[0].high, atol=1e-5)
+    first = labels[:1] if labels is not None else None
+    assert not np.allclose(space.decode(moved[None], first), space.decode(points[:1], first))
+    path = space.between(5, 6, 4)
+    np.testing.assert_allclose(path[0], space.draw(5, 1)[0], atol=1e-5)
+    np.testing.assert_allclose(path[-1], space.draw(6, 1)[0], atol=1e-5)
+    walk = space.walk(5, 6)
+    assert walk.shape == (6, space.size)
+    if space.bounded:
+        assert (walk >= space.low - 1e-6).all() and (walk <= space.high + 1e-6).all()
+
+
 def test_open_run_returns_family_and_config(trained):
     name, run = trained
     opened, family, cfg = api.open_run(run.path)

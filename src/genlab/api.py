@@ -318,7 +318,7 @@ def explore(runs: Sequence[str | Path] = (), *, host: str = "127.0.0.1", port: i
     Example:
         >>> genlab.explore(["runs/gan-20261122-101500", "runs/vae-20261122-103000"], port=7860)
     """
-    from genlab import explore as explorer
+    from genlab import explorer
 
     if not runs:
         raise GenlabError("explore needs run folders: genlab explore RUN [RUN ...]")

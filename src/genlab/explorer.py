@@ -14,8 +14,7 @@ Tabs, by family:
 - ae / dae: a canvas to draw a digit, a noise slider, the noisy input, the output and the code;
 - with two or more generative runs, "side by side": the same seed through every model.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Gradio reads the handlers' annotations (gr.SelectData).
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +195,9 @@ def open_models(runs: Sequence[str | Path]) -> list[Model]:
             raise GenlabError(f"{run} is a {family.name} run, which has no latent space to explore; "
                               "give a run of ae, dae, vae, gan, cgan, wgan-gp or diffusion")
         models.append(model)
+    from genlab.progress import quiet_tensorflow
+
+    quiet_tensorflow()   # predict() on new shapes prints retracing notices nobody can act on
     return models
 
 
@@ -293,7 +295,8 @@ def _generator_tab(model: Model) -> None:
             label = gr.Dropdown(choices=list(range(space.num_classes)), value=0 if space.num_classes else None, label="class",
                                 visible=bool(space.num_classes),
                                 elem_classes=["class"])
-            steps = gr.Slider(2, 100, value=space.options.get("steps", 25), step=1, label="sampling steps (DDIM)",
+            most_steps = min(250, int(getattr(model.config, "timesteps", 250)))
+            steps = gr.Slider(2, most_steps, value=space.options.get("steps", 25), step=1, label="sampling steps (DDIM)",
                               visible=diffusion, elem_classes=["steps"])
             guidance = gr.Slider(0.0, 6.0, value=space.options.get("guidance") or 0.0, step=0.25, label="guidance",
                                  visible=diffusion and bool(space.num_classes), elem_classes=["guidance"])
@@ -337,11 +340,13 @@ def _generator_tab(model: Model) -> None:
     controls = [label, steps, guidance]
     seed.change(from_seed, [seed, *controls], [point, shown, reverse, *sliders])
     shuffle.click(lambda: int(np.random.default_rng().integers(0, 2**31 - 1)), None, seed)
+    # .input fires on the user's own moves only (not when a new seed sets the sliders), and
+    # always_last drops the intermediate values of a drag that the server has not reached yet.
     for slider in sliders:
-        slider.release(from_sliders, [point, *controls, *sliders], [point, shown, reverse])
+        slider.input(from_sliders, [point, *controls, *sliders], [point, shown, reverse], trigger_mode="always_last")
     label.change(redraw, [point, *controls], [shown, reverse])
-    steps.release(redraw, [point, *controls], [shown, reverse])
-    guidance.release(redraw, [point, *controls], [shown, reverse])
+    steps.input(redraw, [point, *controls], [shown, reverse], trigger_mode="always_last")
+    guidance.input(redraw, [point, *controls], [shown, reverse], trigger_mode="always_last")
 
     with gr.Accordion("interpolation between two seeds", open=True):
         with gr.Row():
@@ -450,7 +455,7 @@ def _canvas_tab(model: Model) -> None:
         return enlarged(given, 168), enlarged(result, 168), code_figure(values)
 
     canvas.change(run_model, [canvas, noise], [noisy, output, code])
-    noise.release(run_model, [canvas, noise], [noisy, output, code])
+    noise.input(run_model, [canvas, noise], [noisy, output, code], trigger_mode="always_last")
 
 
 def _side_by_side_tab(models: Sequence[Model]) -> None:

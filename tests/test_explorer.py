@@ -1,0 +1,188 @@
+"""genlab explore: the pure pieces (drawing -> digit, manifold clicks, latent paths) and the app
+itself, started on a loopback port and driven in headless Chromium (the Debian package): a slider
+changes the image, a class can be picked, a drawn stroke is denoised, and the page requests
+nothing outside 127.0.0.1."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+from conftest import raises_one_line, tiny_run
+
+from genlab import explorer
+from genlab.errors import GenlabError
+from genlab.latent import latent_paths, spherical_paths
+
+
+# ---------------------------------------------------------------------------- pure pieces
+def _stroke_canvas(transparent: bool) -> np.ndarray:
+    """A 280 x 280 canvas with a thick vertical bar drawn off-centre (a '1' in the top-left)."""
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    if not transparent:
+        canvas[...] = 255                       # opaque white background, black ink
+    rows, columns = slice(20, 140), slice(30, 50)
+    canvas[rows, columns, :3] = 0
+    canvas[rows, columns, 3] = 255
+    return canvas
+
+
+@pytest.mark.parametrize("transparent", [True, False])
+def test_a_drawing_becomes_a_centred_mnist_style_digit(transparent):
+    image = explorer.drawing_to_image({"composite": _stroke_canvas(transparent)}, (28, 28, 1))
+    assert image.shape == (28, 28, 1) and image.dtype == np.float32
+    assert image.max() > 0.9 and image.min() >= 0.0
+    # MNIST's preparation: the stroke fills 20 pixels of height, centred by its centre of mass.
+    rows = np.nonzero(image[..., 0].max(axis=1) > 0.1)[0]
+    assert 19 <= rows.max() - rows.min() + 1 <= 22
+    centre_y, centre_x = (np.array(np.nonzero(image[..., 0] > 0.1)).mean(axis=1))
+    assert abs(centre_y - 13.5) < 1.0 and abs(centre_x - 13.5) < 1.0
+    # The background stays black: white-on-black whatever the canvas was.
+    assert image[0, 0, 0] == 0.0 and image[27, 27, 0] == 0.0
+
+
+def test_an_empty_canvas_is_zeros_and_an_oversized_image_is_refused():
+    assert not explorer.drawing_to_image(None, (28, 28, 1)).any()
+    assert not explorer.drawing_to_image(np.zeros((280, 280, 4), np.uint8), (28, 28, 1)).any()
+    huge = np.broadcast_to(np.zeros((1, 1), np.uint8), (5000, 4000))     # no memory: a view
+    with raises_one_line(GenlabError, r"more than the explorer's limit"):
+        explorer.drawing_to_image(huge, (28, 28, 1))
+    with raises_one_line(GenlabError, r"must be an image"):
+        explorer.drawing_to_image(np.zeros(5), (28, 28, 1))
+
+
+def test_a_click_on_the_manifold_decodes_the_point_of_that_cell():
+    cells, side = explorer.MANIFOLD_CELLS, 28 * explorer.MANIFOLD_CELLS * 2
+    points = explorer.manifold_points(cells)
+    cell = side / cells
+    for row, column in [(0, 0), (3, 11), (cells - 1, cells - 1), (7, 7)]:
+        x, y = (column + 0.5) * cell - 0.5, (row + 0.5) * cell - 0.5      # the cell's centre pixel
+        np.testing.assert_allclose(explorer.point_at(x, y, side, side, cells), points[row * cells + column], atol=1e-4)
+
+
+def test_spherical_paths_keep_the_norm_of_gaussian_noise():
+    rng = np.random.default_rng(0)
+    ends = rng.standard_normal((2, 784))
+    sphere = spherical_paths(ends[:1], ends[1:], 9)
+    line = latent_paths(ends[:1], ends[1:], 9)
+    np.testing.assert_allclose(sphere[[0, -1]], ends, atol=1e-5)
+    norms = np.linalg.norm(ends, axis=1)
+    # slerp stays near the ends' norm (~28); the straight line's midpoint falls to ~28/sqrt(2)
+    assert np.linalg.norm(sphere[4]) > 0.95 * norms.min()
+    assert np.linalg.norm(line[4]) < 0.8 * norms.min()
+
+
+def test_vae_sliders_go_to_the_dimensions_the_decoder_uses():
+    from genlab.families.vae import dims_by_effect
+
+    weights = np.zeros((6, 4))
+    weights[4] = [3.0, 3.0, 3.0, 3.0]       # dimension 4 matters most,
+    weights[1] = [0.5, 0.5, 0.0, 0.0]       # dimension 1 a little, the rest not at all
+    decode = lambda points: 1 / (1 + np.exp(-points @ weights))       # noqa: E731
+    assert dims_by_effect(decode, 6)[:2] == [4, 1]
+
+
+def test_images_are_enlarged_with_sharp_pixels_and_strips_join_them():
+    image = np.zeros((28, 28, 1), np.float32)
+    image[0, 0] = 1.0
+    big = explorer.enlarged(image, 224)
+    assert big.shape == (224, 224) and big.dtype == np.uint8
+    assert big[:8, :8].min() == 255 and big[8:, 8:].max() == 0          # one pixel -> an 8 x 8 block
+    row = explorer.strip(np.stack([image] * 3), side=56, gap=4)
+    assert row.shape == (56, 3 * 56 + 2 * 4)
+
+
+# ---------------------------------------------------------------------------- the app in a browser
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    pytest.importorskip("gradio", reason='the explorer needs Gradio: pip install "genlab[app]" (CI installs it)')
+    playwright = pytest.importorskip("playwright.sync_api", reason="driving the page needs playwright (CI installs it)")
+    browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser_path is None:
+        pytest.skip("chromium is not installed (CI installs it: apt-get install chromium)")
+    root = tmp_path_factory.mktemp("explore")
+    runs = [tiny_run("gan", root / "gan").path, tiny_run("cgan", root / "cgan").path, tiny_run("dae", root / "dae").path]
+    models = explorer.open_models(runs)
+    app, url = explorer.launch(models, port=explorer.free_port(), block=False, quiet=True)
+    yield playwright, browser_path, url
+    app.close()
+
+
+def _image_source(page, selector: str) -> str:
+    return page.locator(f"{selector} img").first.get_attribute("src") or ""
+
+
+def _wait_for_change(page, selector: str, before: str, seconds: float = 60.0) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = _image_source(page, selector) if page.locator(f"{selector} img").count() else ""
+        if now and now != before:
+            return now
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the image in {selector} did not change within {seconds:.0f} s")
+
+
+def test_the_explorer_works_in_a_browser_and_stays_on_this_machine(served):
+    playwright, browser_path, url = served
+    requested = []
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(url, wait_until="load", timeout=90_000)
+            page.wait_for_selector(".sample img", timeout=90_000)
+
+            # 1. The GAN tab: setting a latent slider changes the image.
+            before = _image_source(page, ".sample")
+            number = page.locator(".latent input[type=number]").first
+            number.fill("0.95")
+            number.press("Enter")
+            after = _wait_for_change(page, ".sample", before)
+            # ...and a new seed gives another image (the sliders follow it).
+            seed = page.locator(".seed input").first
+            seed.fill("7")
+            seed.press("Enter")
+            _wait_for_change(page, ".sample", after)
+
+            # 2. The cGAN tab: picking a class draws that class.
+            page.get_by_role("tab", name="cgan", exact=True).click()
+            page.wait_for_timeout(500)
+            panel = page.locator(".sample:visible").first
+            before = panel.locator("img").get_attribute("src")
+            page.locator(".class input:visible").first.click()
+            page.get_by_role("option", name="3", exact=True).click()
+            deadline = time.monotonic() + 60
+            while panel.locator("img").get_attribute("src") == before and time.monotonic() < deadline:
+                page.wait_for_timeout(250)
+            assert panel.locator("img").get_attribute("src") != before, "picking a class did not change the image"
+
+            # 3. The DAE tab: a drawn stroke comes back denoised, with its code.
+            page.get_by_role("tab", name="dae", exact=True).click()
+            page.wait_for_timeout(500)
+            page.locator(".canvas button[aria-label='Brush']").first.click()
+            box = page.locator(".canvas canvas").first.bounding_box()
+            x, y = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.25
+            page.mouse.move(x, y)
+            page.mouse.down()
+            for step in range(12):
+                page.mouse.move(x + step, y + step * box["height"] * 0.04)
+            page.mouse.up()
+            page.wait_for_selector(".output img", timeout=60_000)
+            page.wait_for_selector(".code img", timeout=60_000)
+        finally:
+            browser.close()
+    outside = sorted({address for address in requested if not address.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))})
+    assert not outside, f"the page requested addresses outside this machine: {outside[:5]}"
+
+
+def test_an_invalid_input_is_a_message_not_a_traceback(served):
+    import gradio as gr
+
+    handler = explorer._shown_in_page(lambda value: explorer._seed_value(value))
+    with pytest.raises(gr.Error, match="the seed must be a whole number"):
+        handler(-3)
+    broken = explorer._shown_in_page(lambda: 1 / 0)
+    with pytest.raises(gr.Error, match="ZeroDivisionError"):
+        broken()
