@@ -305,8 +305,9 @@ def explore(runs: Sequence[str | Path] = (), *, host: str = "127.0.0.1", port: i
     """Open the latent-space explorer, a local web app (needs `pip install "genlab[app]"`).
 
     Parameters:
-        runs: run folders to explore side by side (tabs by family: latent sliders, seeds,
-            interpolation and random walks for generators; a drawing canvas for ae/dae).
+        runs: run folders or "pretrained:NAME" models to explore side by side (tabs by family:
+            latent sliders, seeds, interpolation and random walks for generators; a drawing
+            canvas for ae/dae). Empty: every pretrained model shipped with genlab.
         host: the address to listen on; 127.0.0.1 (this machine only) unless you mean to share it.
         port: the port (None: a free one).
         open_browser: open the page in the default browser.
@@ -321,7 +322,10 @@ def explore(runs: Sequence[str | Path] = (), *, host: str = "127.0.0.1", port: i
     from genlab import explorer
 
     if not runs:
-        raise GenlabError("explore needs run folders: genlab explore RUN [RUN ...]")
+        # No run given: the pretrained models shipped inside genlab (no data, no network needed).
+        runs = [model.name for model in pretrained_models()]
+        if not runs:
+            raise GenlabError("no run given and no pretrained model is installed; genlab explore RUN [RUN ...]")
     if port is not None:
         port = _count(port, "the port", minimum=1, maximum=65535)
     models = explorer.open_models(list(runs))

@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--title", default="genlab report")
 
     explore = commands.add_parser("explore", help="a local web app to move through trained models' latent spaces")
-    explore.add_argument("runs", nargs="*", help="run folders (several: side by side)")
+    explore.add_argument("runs", nargs="*", help="run folders or pretrained:NAME (several: side by side; none: the pretrained models)")
     explore.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
     explore.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     explore.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")

@@ -138,7 +138,7 @@ def code_figure(code: np.ndarray) -> np.ndarray:
 class Model:
     """One run opened for the explorer."""
     label: str
-    path: Path
+    path: str                           # the run folder, or "pretrained:NAME"
     family: str
     config: Any
     space: Any = None                   # genlab.latent.LatentSpace, for generative families
@@ -182,7 +182,8 @@ def open_models(runs: Sequence[str | Path]) -> list[Model]:
     labels = _labels([str(run) for run in runs])
     for run, label in zip(runs, labels):
         opened, family, config = api.open_run(run)
-        model = Model(label=label, path=Path(opened.path), family=family.name, config=config,
+        shown_path = str(run) if str(run).startswith("pretrained:") else str(opened.path)
+        model = Model(label=label, path=shown_path, family=family.name, config=config,
                       headline=_headline(opened.read_metrics()))
         if family.name in ("ae", "dae"):
             model.image_shape = tuple(api._image_shape(opened))
@@ -203,7 +204,7 @@ def open_models(runs: Sequence[str | Path]) -> list[Model]:
 
 def _labels(paths: list[str]) -> list[str]:
     """Short distinct tab names: the folder names (the parent too where two are alike)."""
-    names = [Path(path).name or path for path in paths]
+    names = [path.split(":", 1)[1] if path.startswith("pretrained:") else (Path(path).name or path) for path in paths]
     if len(set(names)) < len(names):
         names = ["/".join(Path(path).parts[-2:]) for path in paths]
     return [f"{name} ({index + 1})" if names.count(name) > 1 else name for index, name in enumerate(names)]
