@@ -224,10 +224,19 @@ def resolve_dtype_policy(name: str) -> str:
 
 
 def gan_losses(trainer: AdversarialTrainer):
-    """The binary cross-entropy of a sigmoid or logits discriminator."""
+    """The binary cross-entropy of a sigmoid or logits discriminator: the batch mean.
+
+    The functional form, not a `keras.losses.BinaryCrossentropy` object: under tf.distribute a
+    Loss object divides itself by the replica count, and `backend.minimize` already scales every
+    family's loss by the global batch once (a Loss object would make it twice)."""
     import keras
 
-    return keras.losses.BinaryCrossentropy(from_logits=trainer.config.output == "logits")
+    from_logits = trainer.config.output == "logits"
+
+    def loss(targets, scores):
+        return keras.ops.mean(keras.losses.binary_crossentropy(targets, scores, from_logits=from_logits))
+
+    return loss
 
 
 # ---------------------------------------------------------------------------- data order

@@ -123,6 +123,8 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         else:
             overrides["devices"] = devices
     processes = _backend.initialize_processes(coordinator, num_processes, process_id)
+    if devices is not None:
+        _backend.check_devices(devices)   # before a run folder exists: a refused count leaves nothing behind
     if processes > 1 and _backend.process_index() > 0 and not _WORKER.active:
         return _train_worker(family, preset=preset, config_file=config_file, overrides=overrides, data_dir=data_dir,
                              verbose=verbose, resume=resume)

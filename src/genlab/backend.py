@@ -365,8 +365,9 @@ def replica_rows(values):
     """This replica's rows of `values`, a tensor drawn for the global batch: inside a TensorFlow
     replica, rows [i*B/N, (i+1)*B/N); everywhere else all of them. Random draws made this way
     are the same whatever the number of replicas."""
-    backend = name()
-    if backend != "tensorflow" or _DATA_PARALLEL.strategy is None:
+    # The replica context, not _DATA_PARALLEL: a tf.function traces at its first call, after
+    # the `data_parallel` block that built the trainer has closed.
+    if name() != "tensorflow":
         return values
     import tensorflow as tf
 
@@ -380,7 +381,7 @@ def replica_rows(values):
 
 def global_rows(local: int):
     """The global batch size for a step that sees `local` rows (B/N in a TensorFlow replica)."""
-    if name() != "tensorflow" or _DATA_PARALLEL.strategy is None:
+    if name() != "tensorflow":
         return local
     import tensorflow as tf
 
@@ -444,6 +445,13 @@ def initialize_processes(coordinator: str | None = None, num_processes: int | No
     if not 0 <= process_id < num_processes:
         raise GenlabError(f"--process-id {process_id} is out of range for {num_processes} processes; use 0..{num_processes - 1}")
     timeout_s = timeout_s or int(os.environ.get("GENLAB_INIT_TIMEOUT") or 60)
+    failure = (f"process {process_id} of {num_processes} could not join the coordinator at {coordinator} within {timeout_s} s"
+               "{detail}; start process 0 (--process-id 0) on that host:port with the same --num-processes, check that "
+               "the port is open between the hosts, or raise GENLAB_INIT_TIMEOUT")
+    if process_id > 0 and not _reachable(coordinator, timeout_s):
+        # jax's client aborts the whole process (a C++ check failure, no Python exception) when
+        # the coordinator never answers: look first, so the user gets one line instead.
+        raise GenlabError(failure.format(detail=" (nothing listens there)"))
     import jax
 
     # CPU devices of several processes talk through gloo (the default transport is none on CPU).
@@ -456,15 +464,33 @@ def initialize_processes(coordinator: str | None = None, num_processes: int | No
                                    initialization_timeout=timeout_s, heartbeat_timeout_seconds=max(timeout_s, 10))
     except Exception as error:   # jax raises XlaRuntimeError/RuntimeError with a multi-line status
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise GenlabError(f"process {process_id} of {num_processes} could not join the coordinator at {coordinator} within "
-                          f"{timeout_s} s ({detail[:160]}); start process 0 on that host:port first with the same "
-                          f"--num-processes, check the port is open, or raise GENLAB_INIT_TIMEOUT") from None
+        raise GenlabError(failure.format(detail=f" ({detail[:160]})")) from None
     _PROCESSES.joined = True
     return num_processes
 
 
 class _PROCESSES:
     joined = False
+
+
+def _reachable(address: str, timeout_s: float) -> bool:
+    """Whether something accepts TCP connections at HOST:PORT within timeout_s (retried: the
+    coordinator may start a moment after its workers)."""
+    import socket
+    import time
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise GenlabError(f"coordinator address '{address}' is not HOST:PORT; e.g. --coordinator 10.0.0.1:1234")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=min(2.0, timeout_s)):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
 
 
 def process_count() -> int:
