@@ -452,8 +452,17 @@ def initialize_processes(coordinator: str | None = None, num_processes: int | No
         # jax's client aborts the whole process (a C++ check failure, no Python exception) when
         # the coordinator never answers: look first, so the user gets one line instead.
         raise GenlabError(failure.format(detail=" (nothing listens there)"))
+    import logging
+
     import jax
 
+    if process_id == 0:
+        # jax ends this process (a C++ fatal error, nothing Python can catch) when the others do
+        # not arrive in time: say beforehand what is awaited and what to do.
+        logging.getLogger("genlab.train").info(
+            f"coordinator at {coordinator}: waiting up to {timeout_s} s for {num_processes - 1} more process(es); "
+            "if they do not come, jax stops this process: start them with --coordinator "
+            f"{coordinator} --num-processes {num_processes} --process-id 1..{num_processes - 1}")
     # CPU devices of several processes talk through gloo (the default transport is none on CPU).
     try:
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
