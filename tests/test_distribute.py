@@ -141,6 +141,7 @@ def _result(process: subprocess.Popen, what: str) -> dict:
 
 
 def _check_equivalence(report: dict) -> None:
+    print(json.dumps(report))   # the measured differences, shown by pytest -s
     for family, numbers in report.items():
         assert numbers["start"] == 0.0, family                      # both sides start from the same weights
         assert numbers["moved"] > 1e-3, family                      # the steps did change them
