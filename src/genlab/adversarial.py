@@ -59,20 +59,24 @@ class AdversarialTrainer:
         # networks (the EMA copy included, so it matches the generator) and give the caller's back.
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy(resolve_dtype_policy(config.dtype_policy))
-        try:
-            self.generator = self.build_generator()
-            self.discriminator = self.build_discriminator()
-            self.ema_generator = self.build_generator() if config.ema > 0 else None
-        finally:
-            keras.config.set_dtype_policy(previous)
-        if self.ema_generator is not None:
-            self.ema_generator.set_weights(self.generator.get_weights())
-        self.d_optimizer = self.make_optimizer()
-        self.g_optimizer = self.make_optimizer()
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.seed_generator = keras.random.SeedGenerator(config.seed)
-        self.step = backend.compile_step(self.train_step, self.state_variables())
+        # Data-parallel (config.devices > 1): every variable is created, and the step compiled, for
+        # the engine's replicas (genlab.backend.data_parallel); 1 changes nothing.
+        with backend.data_parallel(getattr(config, "devices", 1)):
+            try:
+                self.generator = self.build_generator()
+                self.discriminator = self.build_discriminator()
+                self.ema_generator = self.build_generator() if config.ema > 0 else None
+            finally:
+                keras.config.set_dtype_policy(previous)
+            if self.ema_generator is not None:
+                self.ema_generator.set_weights(self.generator.get_weights())
+            backend.synchronize_batch_norm([self.generator, self.discriminator])
+            self.d_optimizer = self.make_optimizer()
+            self.g_optimizer = self.make_optimizer()
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.seed_generator = keras.random.SeedGenerator(config.seed)
+            self.step = backend.compile_step(self.train_step, self.state_variables())
 
     # ---- what a family defines ------------------------------------------------------
     def build_generator(self):
@@ -112,15 +116,25 @@ class AdversarialTrainer:
         return (images[indices],)
 
     def noise(self, batch):
-        """z ~ U[-1, 1] inside the step (the chapter's law), from the checkpointed seed generator."""
+        """z ~ U[-1, 1] inside the step (the chapter's law), from the checkpointed seed generator.
+
+        Drawn for the global batch, then this replica's rows (`backend.replica_rows`): the same
+        numbers whatever the number of data-parallel replicas."""
         import keras
 
-        return keras.random.uniform((batch, self.config.latent_dim), minval=-1.0, maxval=1.0, seed=self.seed_generator)
+        from genlab import backend
+
+        z = keras.random.uniform((backend.global_rows(batch), self.config.latent_dim), minval=-1.0, maxval=1.0,
+                                 seed=self.seed_generator)
+        return backend.replica_rows(z)
 
     def random_labels(self, batch):
         import keras
 
-        return keras.random.randint((batch, 1), 0, self.num_classes, seed=self.seed_generator, dtype="int32")
+        from genlab import backend
+
+        labels = keras.random.randint((backend.global_rows(batch), 1), 0, self.num_classes, seed=self.seed_generator, dtype="int32")
+        return backend.replica_rows(labels)
 
     def latent(self, count: int, rng: np.random.Generator, normal: bool = False):
         """Generator inputs for `count` new images outside the step: z ~ U[-1, 1] (or N(0, 1));
@@ -210,10 +224,19 @@ def resolve_dtype_policy(name: str) -> str:
 
 
 def gan_losses(trainer: AdversarialTrainer):
-    """The binary cross-entropy of a sigmoid or logits discriminator."""
+    """The binary cross-entropy of a sigmoid or logits discriminator: the batch mean.
+
+    The functional form, not a `keras.losses.BinaryCrossentropy` object: under tf.distribute a
+    Loss object divides itself by the replica count, and `backend.minimize` already scales every
+    family's loss by the global batch once (a Loss object would make it twice)."""
     import keras
 
-    return keras.losses.BinaryCrossentropy(from_logits=trainer.config.output == "logits")
+    from_logits = trainer.config.output == "logits"
+
+    def loss(targets, scores):
+        return keras.ops.mean(keras.losses.binary_crossentropy(targets, scores, from_logits=from_logits))
+
+    return loss
 
 
 # ---------------------------------------------------------------------------- data order
@@ -259,6 +282,17 @@ def load_checkpoint(run, trainer: AdversarialTrainer, data_order: DataOrder) -> 
     data_order.position, data_order.epoch = meta["data_position"], meta["data_epoch"]
     data_order.rng.bit_generator.state = meta["rng_state"]
     return meta
+
+
+def state_digest(trainer: AdversarialTrainer) -> str:
+    """SHA-256 over every state array (sorted by name): equal digests, bitwise equal states."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key, value in sorted(trainer.state().items()):
+        digest.update(key.encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------- divergence guard
@@ -390,6 +424,10 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
         progress.close()
     train_wall = elapsed_before + time.perf_counter() - started
 
+    if backend.process_count() > 1:
+        # Every process holds the same replicated state; the digest lets anyone check that.
+        digest = state_digest(trainer)
+        log.info(f"process {backend.process_index()} of {backend.process_count()}: final state sha256 {digest}")
     run.save_model(trainer.sampler, "generator.keras")
     run.save_model(trainer.discriminator, "discriminator.keras")
     final_figures(run, trainer)
@@ -403,6 +441,10 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
     elif step > start_step:
         metrics["seconds_per_step"] = (train_wall - elapsed_before) / (step - start_step)
     # (A resume that had nothing left to do measures no time: the run's earlier figure stays.)
+    if backend.process_count() > 1:
+        metrics.update({"processes": backend.process_count(), "state_sha256": digest})
+    if getattr(config, "devices", 1) > 1:
+        metrics["devices"] = config.devices
     flops = trainer.flops_per_step()
     if flops and "seconds_per_step" in metrics:
         metrics["gflops_per_s"] = flops / metrics["seconds_per_step"] / 1e9

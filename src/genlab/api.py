@@ -29,7 +29,7 @@ from genlab.errors import ConfigError, DataError, GenlabError, RunError
 from genlab.runs import Run
 
 DEFAULT_SEED = 0
-RESUME_SETTABLE = {"steps", "epochs", "on_nan"}
+RESUME_SETTABLE = {"steps", "epochs", "on_nan", "devices"}   # devices: a checkpoint resumes on any count
 MAX_SAMPLES = 1_000_000       # one call's images: 1e6 x 784 float32 is already 3 GB
 MAX_INTERPOLATION_STEPS = 1000
 
@@ -58,7 +58,8 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
           overrides: Mapping[str, Any] | None = None, out: str | Path | None = None,
           runs_root: str | Path = "runs", data_dir: str | Path | None = None, seed: int | None = None,
           backend: str | None = None, verbose: int = 0, resume: str | Path | None = None,
-          print_summary: bool = False) -> Run:
+          print_summary: bool = False, devices: int | None = None, coordinator: str | None = None,
+          num_processes: int | None = None, process_id: int | None = None) -> Run:
     """Train one model family and save everything in a run folder.
 
     The settings are layered, later layers winning: the family's defaults < `preset` <
@@ -83,6 +84,13 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         resume: a run folder to continue from its last checkpoint instead of starting a new run;
             only steps, epochs and on_nan may change in `overrides`, and only to train further.
         print_summary: print the final metrics as a table.
+        devices: data-parallel replicas (gan, cgan, wgan-gp; the config key `devices`): on jax
+            keras.distribution.DataParallel over that many devices of all processes, on tensorflow
+            MirroredStrategy over this host's GPUs (or logical CPUs); batch_size is the global batch.
+        coordinator, num_processes, process_id: join a multi-process jax run (several hosts):
+            the coordinator's HOST:PORT, how many processes, this one's index (0 writes the run
+            folder; the others train in a temporary one). None: the KERAS_DISTRIBUTION_*
+            environment variables keras.distribution.initialize reads, else one process.
 
     Returns:
         The genlab.runs.Run: `run.path` (the folder: config.toml, history.csv, metrics.json,
@@ -107,6 +115,20 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
     overrides = dict(overrides or {})
     if seed is not None:
         overrides["seed"] = _seed(seed)
+    if devices is not None:
+        devices = _count(devices, "devices")
+        if "devices" not in _config.field_names(family.config_class):
+            if devices > 1:
+                raise ConfigError(f"data-parallel training (--devices {devices}) is implemented for the adversarial families "
+                                  f"(gan, cgan, wgan-gp), not {family.name}; train {family.name} with --devices 1")
+        else:
+            overrides["devices"] = devices
+    processes = _backend.initialize_processes(coordinator, num_processes, process_id)
+    if devices is not None:
+        _backend.check_devices(devices)   # before a run folder exists: a refused count leaves nothing behind
+    if processes > 1 and _backend.process_index() > 0 and not _WORKER.active:
+        return _train_worker(family, preset=preset, config_file=config_file, overrides=overrides, data_dir=data_dir,
+                             verbose=verbose, resume=resume)
     if resume is not None:
         run = Run.open(resume)
         if run.pretrained is not None:
@@ -153,6 +175,35 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
                                            if isinstance(value, (int, float)) and not isinstance(value, bool)]
         print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
     return run
+
+
+def _train_worker(family, *, preset, config_file, overrides, data_dir, verbose, resume) -> Run:
+    """A process other than 0 of a multi-process run: it computes the same global steps, but its
+    run folder (figures, history, checkpoints) is a temporary one, removed at the end, so the run
+    folder and its checkpoints are written by process 0 alone. A resume reads the run folder
+    (shared storage, or a copy at the same path on every host)."""
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix=f"genlab-process{_backend.process_index()}-"))
+    _WORKER.active = True
+    try:
+        if resume is not None:
+            copy = scratch / "run"
+            shutil.copytree(Run.open(resume).path, copy)
+            run = train(family.name, overrides=overrides, data_dir=data_dir, verbose=0, resume=copy)
+        else:
+            run = train(family.name, preset=preset, config_file=config_file, overrides=overrides, out=scratch / "run",
+                        data_dir=data_dir, verbose=0)
+        run.read_metrics()
+        return run
+    finally:
+        _WORKER.active = False
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _WORKER:
+    active = False   # inside _train_worker: the nested train() trains instead of dispatching again
 
 
 def _checkpoint_files(run: Run) -> dict[str, int]:

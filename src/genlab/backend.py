@@ -137,11 +137,18 @@ def minimize(loss_fn: Callable[[], tuple], variables: Sequence, optimizer):
     if backend == "tensorflow":
         import tensorflow as tf
 
+        context = tf.distribute.get_replica_context()   # None in cross-replica context
+        replicas = context.num_replicas_in_sync if context is not None else 1
         with tf.GradientTape() as tape:
             loss, extras = loss_fn()
-            scaled = _scaled(loss, optimizer)
+            # MirroredStrategy: loss_fn sees this replica's B/N examples and Keras' optimizer sums
+            # the replicas' gradients, so dividing the local mean by N makes that sum the gradient
+            # of the global batch's mean (the one scaling by the global batch).
+            scaled = _scaled(loss / replicas if replicas > 1 else loss, optimizer)
         gradients = tape.gradient(scaled, variables)
         optimizer.apply(gradients, variables)
+        if replicas > 1:   # the norm of the summed (global) gradient, as on one device
+            gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
         return loss, extras, global_norm(gradients)
     if backend == "torch":
         import torch
@@ -223,16 +230,294 @@ def compile_step(step: Callable, state_variables: Sequence = ()) -> Callable:
     """A compiled version of `step` where the backend offers one (TensorFlow graph, JAX jit).
 
     `state_variables` are every Keras variable the step reads or writes; JAX threads their
-    values through a pure function (the other backends update the variables in place)."""
+    values through a pure function (the other backends update the variables in place).
+    Inside `data_parallel(n)` with n > 1 the step's arguments (the global batch, split along
+    their first axis) are spread over the devices: see `data_parallel`."""
     backend = name()
     if backend == "tensorflow":
         import tensorflow as tf
 
         # XLA (jit_compile) was measured far slower for these convolutions on CPU; plain graphs use oneDNN.
+        if _DATA_PARALLEL.strategy is not None:
+            return tf.function(_tf_replicated(step, _DATA_PARALLEL.strategy), jit_compile=False, reduce_retracing=True)
         return tf.function(step, jit_compile=False, reduce_retracing=True)
     if backend == "jax":
-        return _jax_compiled(step, state_variables)
+        return _jax_compiled(step, state_variables, _DATA_PARALLEL.batch_sharding)
     return step
+
+
+# ---------------------------------------------------------------------------- data-parallel training
+# Data parallelism comes from the engines, never home-made:
+# - jax: keras.distribution.DataParallel (variables replicated over a 1-D device mesh) and the
+#   batch sharded along that mesh; jax.jit then compiles ONE global program (GSPMD), so every
+#   mean, BatchNorm statistic and random draw is the one of the global batch, as on one device.
+#   Several processes (hosts) join through jax.distributed (`initialize_processes`).
+# - tensorflow: tf.distribute.MirroredStrategy over this host's GPUs (or logical CPUs): each
+#   replica runs the step on B/N examples; `minimize` scales the loss by 1/N once (the optimizer
+#   sums the gradients), BatchNorm layers are switched to synchronized statistics, and random
+#   draws are made for the global batch and sliced per replica (`replica_rows`), so N replicas
+#   compute the update one device computes on the whole batch.
+# - torch: not supported here (refused in one line).
+class _DataParallelState:
+    devices = 1
+    strategy = None          # tf.distribute.MirroredStrategy
+    batch_sharding = None    # jax.sharding.NamedSharding of the batch axis
+
+
+_DATA_PARALLEL = _DataParallelState()
+
+
+def device_count() -> tuple[int, str]:
+    """How many devices data-parallel training can use here, and which ones (for messages).
+
+    JAX: every device of every process (after `initialize_processes`); TensorFlow: this host's
+    GPUs, else its logical CPU devices; torch: 1."""
+    backend = name()
+    if backend == "jax":
+        import jax
+
+        devices = jax.devices()
+        return len(devices), f"{devices[0].platform} devices" + (f" over {jax.process_count()} processes" if jax.process_count() > 1 else "")
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        return (len(gpus), "GPUs") if gpus else (len(tf.config.list_logical_devices("CPU")), "logical CPU devices")
+    return 1, "device"
+
+
+def check_devices(devices: int) -> None:
+    """A one-line error when `devices` replicas cannot run on this backend and machine."""
+    backend = name()
+    if devices == 1:
+        return
+    if backend == "torch":
+        raise GenlabError(f"data-parallel training (--devices {devices}) is not supported on the torch backend; "
+                          "use --backend jax (keras.distribution) or --backend tensorflow (MirroredStrategy), or --devices 1")
+    present, kind = device_count()
+    if devices > present:
+        hint = ("set XLA_FLAGS=--xla_force_host_platform_device_count=N before starting for N CPU devices"
+                if backend == "jax" else "TensorFlow uses this host's GPUs (or logical CPU devices configured before it starts)")
+        raise GenlabError(f"--devices {devices} asks for more devices than the {present} {kind} present; "
+                          f"use --devices {present} or fewer ({hint})")
+
+
+class data_parallel:
+    """`with data_parallel(n):` build the trainer (its variables, its compiled step) for n replicas.
+
+    n = 1 changes nothing. Outside the block the variables stay distributed: sampling and
+    checkpoints read them as usual."""
+
+    def __init__(self, devices: int):
+        check_devices(devices)
+        self.devices = devices
+        self._scope = None
+
+    def __enter__(self):
+        if self.devices > 1:
+            backend = name()
+            _DATA_PARALLEL.devices = self.devices
+            if backend == "tensorflow":
+                import tensorflow as tf
+
+                gpus = tf.config.list_logical_devices("GPU")
+                names = [device.name for device in (gpus or tf.config.list_logical_devices("CPU"))[:self.devices]]
+                # NCCL needs GPUs; on CPUs the only cross-device ops are the reference ones.
+                ops = None if gpus else tf.distribute.ReductionToOneDevice()
+                _DATA_PARALLEL.strategy = tf.distribute.MirroredStrategy(names, cross_device_ops=ops)
+                self._scope = _DATA_PARALLEL.strategy.scope()
+            elif backend == "jax":
+                import jax
+                import keras
+                import numpy as np
+
+                devices = jax.devices()[:self.devices]
+                distribution = keras.distribution.DataParallel(devices=devices)
+                mesh = jax.sharding.Mesh(np.array(devices), ("batch",))
+                _DATA_PARALLEL.batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+                self._scope = distribution.scope()
+            self._scope.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self._scope is not None:
+                self._scope.__exit__(*exc)
+        finally:
+            _DATA_PARALLEL.devices, _DATA_PARALLEL.strategy, _DATA_PARALLEL.batch_sharding = 1, None, None
+        return False
+
+
+def synchronize_batch_norm(models: Sequence) -> None:
+    """TensorFlow replicas normalise with the global batch's statistics (Keras' `synchronized`
+    BatchNormalization), as one device would. (JAX's global program already does.)"""
+    if _DATA_PARALLEL.strategy is None:
+        return
+    import keras
+
+    for model in models:
+        for layer in model._flatten_layers(include_self=False):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.synchronized = True
+
+
+def replica_rows(values):
+    """This replica's rows of `values`, a tensor drawn for the global batch: inside a TensorFlow
+    replica, rows [i*B/N, (i+1)*B/N); everywhere else all of them. Random draws made this way
+    are the same whatever the number of replicas."""
+    # The replica context, not _DATA_PARALLEL: a tf.function traces at its first call, after
+    # the `data_parallel` block that built the trainer has closed.
+    if name() != "tensorflow":
+        return values
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return values
+    rows = tf.shape(values)[0] // context.num_replicas_in_sync
+    start = tf.cast(context.replica_id_in_sync_group, tf.int32) * rows
+    return values[start:start + rows]
+
+
+def global_rows(local: int):
+    """The global batch size for a step that sees `local` rows (B/N in a TensorFlow replica)."""
+    if name() != "tensorflow":
+        return local
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    return local if context is None else local * context.num_replicas_in_sync
+
+
+def _tf_replicated(step: Callable, strategy) -> Callable:
+    """step(*global batch) run as N replicas of step(*B/N rows); the outputs are the replicas' mean."""
+    import tensorflow as tf
+
+    def replicated(*args):
+        replicas = strategy.num_replicas_in_sync
+
+        def shard(context):
+            return tuple(tf.split(arg, replicas)[context.replica_id_in_sync_group] for arg in args)
+
+        outputs = strategy.run(step, args=strategy.experimental_distribute_values_from_function(shard))
+        # Every replica saw as many examples, so the mean of their means is the global mean.
+        return tf.nest.map_structure(lambda value: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None), outputs)
+
+    return replicated
+
+
+def _jax_global_batch(array, sharding):
+    """A global jax.Array of `array` (the whole batch, the same in every process) sharded along
+    its first axis; each process materialises only the rows of its own devices."""
+    import jax
+    import numpy as np
+
+    array = np.asarray(array)
+    return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])
+
+
+def initialize_processes(coordinator: str | None = None, num_processes: int | None = None, process_id: int | None = None,
+                         timeout_s: int | None = None) -> int:
+    """Join a multi-process JAX job (several hosts, or several processes on one); returns the
+    number of processes (1 when none was asked for).
+
+    Reads the environment variables keras.distribution.initialize reads
+    (KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_NUM_PROCESSES,
+    KERAS_DISTRIBUTION_PROCESS_ID) where an argument is None. It calls jax.distributed.initialize
+    itself, as Keras does, because Keras passes no timeout: an unreachable coordinator would
+    wait 300 s; here every wait is bounded by `timeout_s` (GENLAB_INIT_TIMEOUT, default 60)."""
+    coordinator = coordinator or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or None
+    if coordinator and "," in coordinator:
+        coordinator = coordinator.split(",")[0]   # Keras' form: every job's address, the first coordinates
+    num_processes = num_processes if num_processes is not None else int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES") or 1)
+    if num_processes <= 1:
+        return 1
+    if _PROCESSES.joined:   # once per process (jax.distributed refuses a second initialize)
+        return num_processes
+    if name() != "jax":
+        raise GenlabError(f"several processes ({num_processes}) need --backend jax (keras.distribution); "
+                          f"the {name()} backend trains on the devices of one host")
+    process_id = process_id if process_id is not None else os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID")
+    if coordinator is None or process_id is None:
+        raise GenlabError("a multi-process run needs the coordinator's HOST:PORT and this process' id; "
+                          "pass --coordinator HOST:PORT --num-processes N --process-id K (K = 0 on the coordinator)")
+    process_id = int(process_id)
+    if not 0 <= process_id < num_processes:
+        raise GenlabError(f"--process-id {process_id} is out of range for {num_processes} processes; use 0..{num_processes - 1}")
+    timeout_s = timeout_s or int(os.environ.get("GENLAB_INIT_TIMEOUT") or 60)
+    failure = (f"process {process_id} of {num_processes} could not join the coordinator at {coordinator} within {timeout_s} s"
+               "{detail}; start process 0 (--process-id 0) on that host:port with the same --num-processes, check that "
+               "the port is open between the hosts, or raise GENLAB_INIT_TIMEOUT")
+    if process_id > 0 and not _reachable(coordinator, timeout_s):
+        # jax's client aborts the whole process (a C++ check failure, no Python exception) when
+        # the coordinator never answers: look first, so the user gets one line instead.
+        raise GenlabError(failure.format(detail=" (nothing listens there)"))
+    import logging
+
+    import jax
+
+    if process_id == 0:
+        # jax ends this process (a C++ fatal error, nothing Python can catch) when the others do
+        # not arrive in time: say beforehand what is awaited and what to do.
+        logging.getLogger("genlab.train").info(
+            f"coordinator at {coordinator}: waiting up to {timeout_s} s for {num_processes - 1} more process(es); "
+            "if they do not come, jax stops this process: start them with --coordinator "
+            f"{coordinator} --num-processes {num_processes} --process-id 1..{num_processes - 1}")
+    # CPU devices of several processes talk through gloo (the default transport is none on CPU).
+    try:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    except (AttributeError, ValueError):   # a jax without the option: GPUs/TPUs need none
+        pass
+    try:
+        jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes, process_id=process_id,
+                                   initialization_timeout=timeout_s, heartbeat_timeout_seconds=max(timeout_s, 10))
+    except Exception as error:   # jax raises XlaRuntimeError/RuntimeError with a multi-line status
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise GenlabError(failure.format(detail=f" ({detail[:160]})")) from None
+    _PROCESSES.joined = True
+    return num_processes
+
+
+class _PROCESSES:
+    joined = False
+
+
+def _reachable(address: str, timeout_s: float) -> bool:
+    """Whether something accepts TCP connections at HOST:PORT within timeout_s (retried: the
+    coordinator may start a moment after its workers)."""
+    import socket
+    import time
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise GenlabError(f"coordinator address '{address}' is not HOST:PORT; e.g. --coordinator 10.0.0.1:1234")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=min(2.0, timeout_s)):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+
+
+def process_count() -> int:
+    """How many processes train together (1 unless `initialize_processes` joined a job)."""
+    if not _PROCESSES.joined:
+        return 1
+    import jax
+
+    return jax.process_count()
+
+
+def process_index() -> int:
+    """This process' index in a multi-process run (0: the one that writes the run folder)."""
+    if not _PROCESSES.joined:
+        return 0
+    import jax
+
+    return jax.process_index()
 
 
 # ---------------------------------------------------------------------------- JAX: stateless steps
@@ -268,7 +553,7 @@ def _check_only_state_written(scope, mapping) -> None:
                           "add it there so the JAX backend carries it")
 
 
-def _jax_compiled(step: Callable, state_variables: Sequence) -> Callable:
+def _jax_compiled(step: Callable, state_variables: Sequence, batch_sharding=None) -> Callable:
     import jax
     import keras
 
@@ -288,6 +573,8 @@ def _jax_compiled(step: Callable, state_variables: Sequence) -> Callable:
     compiled = jax.jit(pure, donate_argnums=0)
 
     def run(*args):
+        if batch_sharding is not None:
+            args = tuple(_jax_global_batch(arg, batch_sharding) for arg in args)
         new_values, outputs = compiled([variable.value for variable in variables], args)
         for variable, value in zip(variables, new_values):
             variable.assign(value)
@@ -305,6 +592,12 @@ def steps_per_execution(requested: int) -> int:
 def to_numpy(value):
     import keras
 
+    # Several JAX processes: a replicated array spans devices this process cannot address; its
+    # local copy holds the whole value.
+    if isinstance(value, keras.Variable):
+        value = value.value
+    if getattr(value, "is_fully_addressable", True) is False and getattr(value, "is_fully_replicated", False):
+        value = value.addressable_data(0)
     return keras.ops.convert_to_numpy(value)
 
 

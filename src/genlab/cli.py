@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--on-nan", choices=["stop", "rollback"], default=None,
                        help="GANs: on a NaN/Inf loss stop (default) or roll back to the last checkpoint with half the learning rate")
     _add_backend(train)
+    train.add_argument("--devices", type=int, default=None, metavar="N",
+                       help="data-parallel replicas (gan, cgan, wgan-gp): jax keras.distribution, tensorflow MirroredStrategy")
+    train.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                       help="multi-process jax: process 0's address (default: $KERAS_DISTRIBUTION_JOB_ADDRESSES)")
+    train.add_argument("--num-processes", type=int, default=None, metavar="N", help="multi-process jax: how many processes")
+    train.add_argument("--process-id", type=int, default=None, metavar="K", help="multi-process jax: this process (0 writes the run)")
 
     config = commands.add_parser("config", help="every config key of a family with its value and a description",
                                  description="Print every config key of FAMILY under a preset, with a one-line description.")
@@ -191,7 +197,8 @@ def _run_command(args) -> int:
             sets["on_nan"] = args.on_nan
         api.train(args.family, preset=args.preset, config_file=args.config_file, overrides=sets,
                   out=args.out, runs_root=args.runs_dir, data_dir=args.data_dir, seed=args.seed, backend=args.backend,
-                  verbose=0 if args.quiet else _verbosity(), resume=args.resume, print_summary=True)
+                  verbose=0 if args.quiet else _verbosity(), resume=args.resume, print_summary=True, devices=args.devices,
+                  coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
         return 0
     if args.command == "config":
         from genlab import api

@@ -45,6 +45,8 @@ class GANConfig:
     on_nan: str = describe("stop", "NaN/Inf loss or exploding weights: stop (keep the last checkpoint) or rollback "
                                    "(restore it with half the learning rate, up to 3 times)")
     seed: int = describe(0, "random seed (weights, noise, data order)")
+    devices: int = describe(1, "data-parallel replicas (--devices): jax keras.distribution over the devices of all processes, "
+                               "tensorflow MirroredStrategy over this host's GPUs; batch_size stays the global batch")
 
     def validate(self):
         if self.output not in ("sigmoid", "logits"):
@@ -53,13 +55,16 @@ class GANConfig:
             raise ConfigError(f"on_nan '{self.on_nan}' is unknown; choose stop or rollback")
         if self.dtype_policy not in DTYPE_POLICIES:
             raise ConfigError(f"dtype_policy '{self.dtype_policy}' is unknown; choose {', '.join(DTYPE_POLICIES)}")
-        for key in ("steps", "batch_size", "latent_dim", "sample_every", "log_every", "checkpoint_every", "sample_grid"):
+        for key in ("steps", "batch_size", "latent_dim", "sample_every", "log_every", "checkpoint_every", "sample_grid", "devices"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError("label_smoothing must be in [0, 0.5)")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError("ema must be in [0, 1) (0 turns it off)")
+        if self.batch_size % self.devices:
+            raise ConfigError(f"batch_size {self.batch_size} does not split evenly over {self.devices} devices; "
+                              f"use a multiple of {self.devices}")
 
 
 # The chapter's settings; the class defaults above are genlab's `default` preset.

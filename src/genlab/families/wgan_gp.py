@@ -63,10 +63,13 @@ def build_critic(image_shape=(28, 28, 1)):
 
 
 def interpolation_coefficients(batch, seed_generator):
-    """alpha ~ U[0, 1], one per example, broadcast over its pixels: shape (batch, 1, 1, 1)."""
+    """alpha ~ U[0, 1], one per example, broadcast over its pixels: shape (batch, 1, 1, 1).
+    (Drawn for the global batch, this replica's rows kept: see AdversarialTrainer.noise.)"""
     import keras
 
-    return keras.random.uniform((batch, 1, 1, 1), 0.0, 1.0, seed=seed_generator)
+    from genlab import backend
+
+    return backend.replica_rows(keras.random.uniform((backend.global_rows(batch), 1, 1, 1), 0.0, 1.0, seed=seed_generator))
 
 
 def gradient_penalty(critic, real, fake, alpha, weight: float):
@@ -102,19 +105,26 @@ class WGANGPTrainer(adversarial.AdversarialTrainer):
     def images_per_step(self):
         return self.config.batch_size * self.config.n_critic
 
+    def batch(self, images, labels, indices):
+        """(batch, n_critic, 28, 28, 1): example-major, so splitting the first axis over
+        data-parallel replicas gives each replica its share of every critic batch (critic batch k
+        is still rows k*batch..(k+1)*batch of the step's images)."""
+        real = images[indices]
+        return (real.reshape(self.config.n_critic, self.config.batch_size, *real.shape[1:]).swapaxes(0, 1),)
+
     def train_step(self, real, real_labels=None):
         from keras import ops
 
         from genlab.backend import minimize
 
         config = self.config
-        batch = config.batch_size
         # A tensor on the step's device: eager backends (torch) pass the NumPy batch through as it is,
         # and alpha * real would then mix a GPU tensor with a host array.
         real = ops.convert_to_tensor(real)
+        batch = ops.shape(real)[0]                                                    # B, or B/N in a TensorFlow replica
         critic = self.discriminator
         for index in range(config.n_critic):                                          # unrolled: n_critic is fixed
-            real_batch = real[index * batch:(index + 1) * batch]
+            real_batch = real[:, index]
             fake = ops.cast(self.generator(self.noise(batch), training=False), real.dtype)
             alpha = interpolation_coefficients(batch, self.seed_generator)
 
