@@ -223,7 +223,8 @@ def test_time_budget_stops_training_early(tmp_path):
 # ------------------------------------------------------------------------------------ sampling options, guidance
 @pytest.fixture(scope="module")
 def conditional_run(tmp_path_factory):
-    return tiny_run("diffusion", tmp_path_factory.mktemp("cdiffusion") / "run", conditional=True, fid_samples=0)
+    # Sampling tests need a trained network, not a good one: a 2-second training budget.
+    return tiny_run("diffusion", tmp_path_factory.mktemp("cdiffusion") / "run", conditional=True, fid_samples=0, time_budget_s=2.0)
 
 
 def test_sampler_options_through_the_api(conditional_run):
@@ -270,7 +271,7 @@ def test_unconditional_runs_refuse_a_class_and_guidance(trained_diffusion, tmp_p
 
 @pytest.fixture(scope="module")
 def trained_diffusion(tmp_path_factory):
-    return tiny_run("diffusion", tmp_path_factory.mktemp("diffusion") / "run", fid_samples=0)
+    return tiny_run("diffusion", tmp_path_factory.mktemp("diffusion") / "run", fid_samples=0, time_budget_s=2.0)
 
 
 def test_cli_sample_with_steps_eta_class_and_guidance(conditional_run, tmp_path, capsys):
