@@ -87,10 +87,12 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         devices: data-parallel replicas (gan, cgan, wgan-gp; the config key `devices`): on jax
             keras.distribution.DataParallel over that many devices of all processes, on tensorflow
             MirroredStrategy over this host's GPUs (or logical CPUs); batch_size is the global batch.
-        coordinator, num_processes, process_id: join a multi-process jax run (several hosts):
-            the coordinator's HOST:PORT, how many processes, this one's index (0 writes the run
-            folder; the others train in a temporary one). None: the KERAS_DISTRIBUTION_*
-            environment variables keras.distribution.initialize reads, else one process.
+        coordinator: join a multi-process jax run (several hosts): the coordinator's HOST:PORT.
+            None (with num_processes and process_id): the KERAS_DISTRIBUTION_* environment
+            variables keras.distribution.initialize reads, else one process.
+        num_processes: how many processes the multi-process run has.
+        process_id: this process's index (0 writes the run folder; the others train in a
+            temporary one).
 
     Returns:
         The genlab.runs.Run: `run.path` (the folder: config.toml, history.csv, metrics.json,
