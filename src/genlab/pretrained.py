@@ -143,7 +143,7 @@ def _set_value(value: Any) -> str:
 
 
 def build(run: str | Path, name: str, *, command: str | None = None, description: str = "",
-          assets: str | Path | None = None) -> dict:
+          assets: str | Path | None = None, files: Sequence[str] | None = None) -> dict:
     """Copy what a finished run needs for inference into the pretrained assets and pin it.
 
     Parameters:
@@ -154,6 +154,9 @@ def build(run: str | Path, name: str, *, command: str | None = None, description
             the preset plus --set for every key it changed).
         description: one line for the listing.
         assets: the assets folder to write into (default: genlab's own).
+        files: the model files to ship (default: all the family's inference files). A subset
+            keeps a model under the size limit when part of it is big: a conv VAE's encoder
+            (1.7 MB) is left out, its decoder (what sampling and the explorer use) shipped.
 
     Returns:
         The manifest entry written (also in ASSETS/pretrained.json).
@@ -175,16 +178,20 @@ def build(run: str | Path, name: str, *, command: str | None = None, description
         raise RunError(f"{opened.path} is not a finished run (status {metrics.get('status')!r}); train it to the end first")
     if not family.inference_files:
         raise GenlabError(f"{opened.path} is a {family.name} run; pretrained models are generative or autoencoder runs")
+    shipped = tuple(files) if files else tuple(family.inference_files)
+    unknown = sorted(set(shipped) - set(family.inference_files))
+    if unknown:
+        raise GenlabError(f"{', '.join(unknown)} is not among a {family.name} model's files ({', '.join(family.inference_files)})")
     assets = Path(assets) if assets is not None else ASSETS
     target = assets / FOLDER_NAME / name
     with exporting.atomic_folder(target, force=True) as folder:
         shutil.copyfile(opened.path / "config.toml", folder / "config.toml")
         kept = {key: value for key, value in metrics.items() if key not in _PRIVATE_METRICS}
         io.write_json(folder / "metrics.json", kept)
-        for file_name in family.inference_files:
+        for file_name in shipped:
             source = opened.file(file_name)
             if not source.is_file():
-                raise RunError(f"{source} is missing; a {family.name} model needs {', '.join(family.inference_files)}")
+                raise RunError(f"{source} is missing; a {family.name} model needs {', '.join(shipped)}")
             if file_name.endswith(".keras"):
                 # Loaded uncompiled and saved again: the weights alone, no optimizer state.
                 load_model(source).save(folder / file_name)
@@ -225,11 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     add.add_argument("--command", default=None, help="the exact command that trained it (default: derived from config.toml)")
     add.add_argument("--description", default="", help="one line for genlab pretrained")
     add.add_argument("--assets", default=None, help="assets folder (default: genlab's own)")
+    add.add_argument("--files", nargs="+", default=None, help="ship only these model files (e.g. decoder.keras)")
     args = parser.parse_args(argv)
     from genlab.console import summary_table
 
     try:
-        found = build(args.run, args.name, command=args.command, description=args.description, assets=args.assets)
+        found = build(args.run, args.name, command=args.command, description=args.description, assets=args.assets,
+                      files=args.files)
     except GenlabError as error:
         print(f"genlab: error: {error}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ import csv
 import datetime as _dt
 import io as _stdio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,13 @@ class Run:
     def load_model(self, name: str = "model.keras"):
         from genlab.models import load_model
 
-        return load_model(self.file(name))
+        path = self.file(name)
+        if self.pretrained is not None and not path.is_file():
+            # A pretrained copy may ship part of a model (a conv VAE: its decoder only, to stay small).
+            shipped = sorted(file for file in os.listdir(self.path) if file.endswith(".keras"))
+            raise RunError(f"pretrained:{self.pretrained} ships {', '.join(shipped)} only, not {name}, which this needs; "
+                           f"train your own with its command (genlab pretrained lists it)")
+        return load_model(path)
 
 
 def _format(value):
