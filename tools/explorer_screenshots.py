@@ -30,7 +30,8 @@ def main(out: str, runs: list[str]) -> None:
             browser = driver.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1100, "height": 900}, device_scale_factor=1)
             page.goto(url, wait_until="load", timeout=120_000)
-            page.wait_for_selector(".sample img", timeout=120_000)
+            page.wait_for_selector("[role=tab]", timeout=120_000)
+            page.wait_for_timeout(2000)
             tabs = page.get_by_role("tab")
             names = [tabs.nth(index).inner_text() for index in range(tabs.count())]
             for index, name in enumerate(names):

@@ -122,11 +122,13 @@ def code_figure(code: np.ndarray) -> np.ndarray:
     code = np.asarray(code, np.float32).reshape(-1)
     figure, axes = plt.subplots(figsize=(4.2, 1.8), dpi=100)
     axes.bar(np.arange(len(code)), code, color="#3b6fb6")
+    low, high = min(0.0, float(code.min())), max(0.0, float(code.max()))
+    axes.set_ylim(low - 0.08 * (high - low + 1e-6), high + 0.12 * (high - low + 1e-6))   # room for the top tick
     axes.set_xlabel("code dimension")
     axes.set_xlim(-0.7, len(code) - 0.3)
     axes.tick_params(labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout(pad=0.3)
+    figure.tight_layout(pad=0.6)
     figure.canvas.draw()
     pixels = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
     plt.close(figure)
@@ -302,7 +304,7 @@ def _generator_tab(model: Model) -> None:
             guidance = gr.Slider(0.0, 6.0, value=space.options.get("guidance") or 0.0, step=0.25, label="guidance",
                                  visible=diffusion and bool(space.num_classes), elem_classes=["guidance"])
             coordinates = space.coordinates(start, model.axes)
-            sliders = [gr.Slider(axis.low, axis.high, value=float(np.clip(value, axis.low, axis.high)),
+            sliders = [gr.Slider(axis.low, axis.high, value=round(float(np.clip(value, axis.low, axis.high)), 3),
                                  step=(axis.high - axis.low) / 200, label=axis.name, elem_classes=["latent"])
                        for axis, value in zip(model.axes, coordinates)]
         with gr.Column(scale=1, min_width=260):
@@ -326,7 +328,9 @@ def _generator_tab(model: Model) -> None:
     @_shown_in_page
     def from_seed(seed_value, label_value, steps_value, guidance_value):
         current = space.draw(_seed_value(seed_value), 1)[0]
-        values = [float(np.clip(value, axis.low, axis.high)) for axis, value in zip(model.axes, space.coordinates(current, model.axes))]
+        # Rounded for the sliders' number boxes (moving one slider then moves the others by < 0.0005).
+        values = [round(float(np.clip(value, axis.low, axis.high)), 3)
+                  for axis, value in zip(model.axes, space.coordinates(current, model.axes))]
         return (current, *render(current, label_value, steps_value, guidance_value), *values)
 
     @_shown_in_page
