@@ -41,6 +41,12 @@ def configure(name: str | None = None, family: str | None = None) -> str:
     name = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
     if name == "auto":
         name, reason = choose_auto(family, device_kind_guess(), installed_backends(), auto_table())
+        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
+            # auto is a preference: in a process whose Keras already runs (a notebook, tests) it
+            # keeps that backend instead of failing.
+            current = sys.modules["keras"].backend.backend()
+            reason = f"auto: {current}, the backend keras was already imported with (else: {reason.removeprefix('auto: ')})"
+            name = current
         if _CHOICE.get("reason") != reason:   # said once, however often configure is called
             import logging
 

@@ -1,0 +1,94 @@
+"""`genlab bench backends` (one subprocess per backend, the comparison table) and `--backend auto`."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from genlab import backend, bench_backends, cli, families
+
+TABLE = {"source": "genlab bench backends", "cpu": {"gan": "tensorflow", "ae": "jax"}, "gpu": {"gan": "jax"}}
+ALL = ["tensorflow", "jax", "torch"]
+
+
+def test_compare_gives_each_backend_its_ratio_to_the_family_fastest():
+    records = [
+        {"family": "gan", "backend": "torch", "device": "cpu", "seconds_per_step": 0.6, "first_call_s": 1.0},
+        {"family": "gan", "backend": "tensorflow", "device": "cpu", "seconds_per_step": 0.4, "first_call_s": 2.0},
+        {"family": "gan", "backend": "jax", "device": "cpu", "seconds_per_step": 4.0, "first_call_s": 12.0},
+        {"family": "ae", "backend": "tensorflow", "device": "cpu", "seconds_per_step": 0.02, "first_call_s": 1.5},
+        {"family": "ae", "backend": "jax", "device": "cpu", "seconds_per_step": 0.01, "first_call_s": 1.0},
+        {"family": "ae", "backend": "torch", "skipped": "not installed"},
+        {"family": "diffusion", "backend": "jax", "skipped": "diffusion training does not run on the jax backend yet"},
+    ]
+    compared = bench_backends.compare(records)
+    # Families in order of appearance, backends in genlab's order (tensorflow, jax, torch).
+    assert [(r["family"], r["backend"]) for r in compared] == [
+        ("gan", "tensorflow"), ("gan", "jax"), ("gan", "torch"), ("ae", "tensorflow"), ("ae", "jax"), ("ae", "torch"),
+        ("diffusion", "jax")]
+    ratios = [r["ratio"] for r in compared]
+    assert ratios[:5] == pytest.approx([1.0, 10.0, 1.5, 2.0, 1.0])   # 0.4/0.4, 4/0.4, 0.6/0.4, 0.02/0.01, 0.01/0.01
+    assert ratios[5:] == [None, None]
+    assert [r["fastest"] for r in compared] == [True, False, False, False, True, False, False]
+    assert bench_backends.winners(compared) == {"cpu": {"gan": "tensorflow", "ae": "jax"}}
+    rows = bench_backends.table_rows(compared)
+    assert rows[1][:7] == ["gan", "jax", "cpu", "-", 4.0, 12.0, "10.00x"]
+    assert rows[0][-1] == "fastest" and rows[5][4:7] == ["-", "-", "-"] and rows[5][-1] == "not installed"
+    assert len(rows[0]) == len(bench_backends.HEADERS)
+
+
+def test_auto_picks_the_measured_fastest_installed_backend_else_tensorflow():
+    assert backend.choose_auto("ae", "cpu", ALL, TABLE) == ("jax", "auto: jax, fastest for ae on cpu in genlab bench backends")
+    assert backend.choose_auto("gan", "cpu", ALL, TABLE)[0] == "tensorflow"
+    assert backend.choose_auto("gan", "gpu", ALL, TABLE)[0] == "jax"
+    name, reason = backend.choose_auto("ae", "cpu", ["tensorflow", "torch"], TABLE)   # the winner is not installed
+    assert name == "tensorflow" and "jax is fastest for ae on cpu" in reason and "not installed" in reason
+    for family, kind in (("vae", "cpu"), ("ae", "gpu"), (None, "cpu")):   # nothing measured: genlab's default
+        name, reason = backend.choose_auto(family, kind, ALL, TABLE)
+        assert name == "tensorflow" and "genlab's default" in reason and "\n" not in reason
+
+
+def test_the_shipped_table_names_known_families_and_backends_only():
+    table = backend.auto_table()
+    for kind in ("cpu", "gpu"):
+        for family, name in table[kind].items():
+            assert family in families.names() and name in backend.BACKENDS
+
+
+def test_device_kind_guess_is_cpu_when_cuda_devices_are_hidden(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert backend.device_kind_guess() == "cpu"
+
+
+def test_backend_auto_is_accepted_and_recorded_in_the_run(tmp_path):
+    from genlab import api
+
+    assert cli.build_parser().parse_args(["train", "gan", "--backend", "auto"]).backend == "auto"
+    run = api.train("classifier", backend="auto", out=tmp_path / "run",
+                    overrides={"dataset": "mnist-5k", "architecture": "dense", "epochs": 1, "batch_size": 256})
+    choice = run.read_metrics()["backend_choice"]
+    # classifier has no measurement in the shipped table: genlab's default, said in one line.
+    assert choice.startswith("auto: tensorflow") and "classifier" in choice and "\n" not in choice
+
+
+def test_a_worker_past_its_timeout_is_one_line_naming_the_backend(caplog):
+    records = bench_backends.run_backends(["gan"], steps=1, backends=["tensorflow"], timeout_s=0.5)
+    assert records[0]["backend"] == "tensorflow" and "tensorflow worker did not finish within 0 s" in records[0]["error"]
+    assert any("tensorflow worker did not finish" in message for message in caplog.messages)
+
+
+def test_bench_backends_end_to_end_on_a_tiny_gan(tmp_path, capsys):
+    """The real thing, restricted: gan only, batch 16, 2 timed steps; tensorflow, and jax when installed."""
+    backends = ["tensorflow"] + (["jax"] if importlib.util.find_spec("jax") else [])
+    out = tmp_path / "bench.json"
+    assert cli.main(["bench", "backends", "--families", "gan", "--backends", ",".join(backends), "--steps", "2",
+                     "--warmup", "1", "--set", "batch_size=16", "--set", "dataset=mnist-5k", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "genlab bench backends" in printed and "vs fastest" in printed
+    results = json.loads(out.read_text())["results"]
+    assert [record["backend"] for record in results] == backends
+    for record in results:
+        assert record["family"] == "gan" and record["batch_size"] == 16 and record["timed_steps"] == 2
+        assert record["seconds_per_step"] > 0 and record["first_call_s"] > 0 and record["device"] == "cpu"
+    assert min(record["ratio"] for record in results) == 1.0
