@@ -8,7 +8,8 @@ import pytest
 
 from genlab import backend, bench_backends, cli, families
 
-TABLE = {"source": "genlab bench backends", "cpu": {"gan": "tensorflow", "ae": "jax"}, "gpu": {"gan": "jax"}}
+TABLE = {"source": "genlab bench backends", "cpu": {"gan": "tensorflow", "ae": "jax", "vae": "tensorflow", "vae:dense": "jax"},
+         "gpu": {"gan": "jax"}}
 ALL = ["tensorflow", "jax", "torch"]
 
 
@@ -32,6 +33,8 @@ def test_compare_gives_each_backend_its_ratio_to_the_family_fastest():
     assert ratios[5:] == [None, None]
     assert [r["fastest"] for r in compared] == [True, False, False, False, True, False, False]
     assert bench_backends.winners(compared) == {"cpu": {"gan": "tensorflow", "ae": "jax"}}
+    dense = [{"family": "ae", "backend": "jax", "device": "cpu", "architecture": "dense", "seconds_per_step": 0.001}]
+    assert bench_backends.winners(bench_backends.compare(dense), by_architecture=True) == {"cpu": {"ae:dense": "jax"}}
     rows = bench_backends.table_rows(compared)
     assert rows[1][:7] == ["gan", "jax", "cpu", "-", 4.0, 12.0, "10.00x"]
     assert rows[0][-1] == "fastest" and rows[5][4:7] == ["-", "-", "-"] and rows[5][-1] == "not installed"
@@ -44,7 +47,12 @@ def test_auto_picks_the_measured_fastest_installed_backend_else_tensorflow():
     assert backend.choose_auto("gan", "gpu", ALL, TABLE)[0] == "jax"
     name, reason = backend.choose_auto("ae", "cpu", ["tensorflow", "torch"], TABLE)   # the winner is not installed
     assert name == "tensorflow" and "jax is fastest for ae on cpu" in reason and "not installed" in reason
-    for family, kind in (("vae", "cpu"), ("ae", "gpu"), (None, "cpu")):   # nothing measured: genlab's default
+    # A network measured apart ("vae:dense") wins over the family's default-network entry.
+    assert backend.choose_auto("vae", "cpu", ALL, TABLE, "dense") == (
+        "jax", "auto: jax, fastest for vae (dense) on cpu in genlab bench backends")
+    assert backend.choose_auto("vae", "cpu", ALL, TABLE, "conv")[0] == "tensorflow"
+    assert backend.choose_auto("ae", "cpu", ALL, TABLE, "dense")[0] == "jax"   # no "ae:dense": the family's entry
+    for family, kind in (("cgan", "cpu"), ("ae", "gpu"), (None, "cpu")):   # nothing measured: genlab's default
         name, reason = backend.choose_auto(family, kind, ALL, TABLE)
         assert name == "tensorflow" and "genlab's default" in reason and "\n" not in reason
 
@@ -52,8 +60,8 @@ def test_auto_picks_the_measured_fastest_installed_backend_else_tensorflow():
 def test_the_shipped_table_names_known_families_and_backends_only():
     table = backend.auto_table()
     for kind in ("cpu", "gpu"):
-        for family, name in table[kind].items():
-            assert family in families.names() and name in backend.BACKENDS
+        for key, name in table[kind].items():
+            assert key.split(":")[0] in families.names() and name in backend.BACKENDS
 
 
 def test_device_kind_guess_is_cpu_when_cuda_devices_are_hidden(monkeypatch):

@@ -112,7 +112,8 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         >>> genlab.train("gan", resume="runs/gan-20261122-101500", overrides={"steps": 4000})   # train further
     """
     auto = (backend or os.environ.get("KERAS_BACKEND")) == "auto"
-    backend_name = _backend.configure(backend, family=family_name)
+    backend_name = _backend.configure(backend, family=family_name,
+                                      architecture=_architecture(family_name, preset, config_file, overrides, resume) if auto else None)
     from genlab import families
 
     family = families.get(family_name)
@@ -180,6 +181,22 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
                                            if isinstance(value, (int, float)) and not isinstance(value, bool)]
         print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
     return run
+
+
+def _architecture(family_name, preset, config_file, overrides, resume) -> str | None:
+    """The network a training will build ("dense", "conv", None), found without Keras: `--backend
+    auto` must choose before Keras is imported. Any problem here is reported later, properly."""
+    from genlab import families
+
+    try:
+        family = families.get(family_name)
+        if resume is not None:
+            config = _config.load_run_config(Path(resume) / "config.toml", family)
+        else:
+            config = _config.resolve(family, preset, config_file, dict(overrides or {}))
+        return getattr(config, "architecture", None)
+    except Exception:
+        return None
 
 
 def _train_worker(family, *, preset, config_file, overrides, data_dir, verbose, resume) -> Run:

@@ -33,14 +33,15 @@ _PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 _EXTRAS = {"tensorflow": "cpu", "jax": "jax", "torch": "torch"}
 
 
-def configure(name: str | None = None, family: str | None = None) -> str:
+def configure(name: str | None = None, family: str | None = None, architecture: str | None = None) -> str:
     """Select the backend (argument > $KERAS_BACKEND > tensorflow) and check it is installed.
 
-    "auto" picks, for `family` on this machine's device kind, the backend `genlab bench backends`
-    measured fastest (`choose_auto`); the choice and its reason are kept in `last_choice()`."""
+    "auto" picks, for `family` (and its network `architecture`, e.g. "dense") on this machine's
+    device kind, the backend `genlab bench backends` measured fastest (`choose_auto`); the choice
+    and its reason are kept in `last_choice()`."""
     name = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
     if name == "auto":
-        name, reason = choose_auto(family, device_kind_guess(), installed_backends(), auto_table())
+        name, reason = choose_auto(family, device_kind_guess(), installed_backends(), auto_table(), architecture)
         if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
             # auto is a preference: in a process whose Keras already runs (a notebook, tests) it
             # keeps that backend instead of failing.
@@ -108,19 +109,25 @@ def auto_table() -> dict:
     return json.loads((Path(__file__).parent / "assets" / AUTO_TABLE).read_text(encoding="utf-8"))
 
 
-def choose_auto(family: str | None, device_kind: str, installed: Sequence[str], table: dict) -> tuple[str, str]:
+def choose_auto(family: str | None, device_kind: str, installed: Sequence[str], table: dict,
+                architecture: str | None = None) -> tuple[str, str]:
     """(backend, one-line reason) for `family` on `device_kind` ("cpu" or "gpu"): the fastest
     measured backend among the installed ones; tensorflow (genlab's default) where the table has
-    no entry or its winner is not installed. A pure function (the tests give it every case)."""
-    fastest = (table.get(device_kind) or {}).get(family) if family else None
+    no entry or its winner is not installed. An entry "FAMILY:ARCHITECTURE" (e.g. "ae:dense",
+    measured with --set architecture=dense) wins over the family's default-network entry
+    "FAMILY". A pure function (the tests give it every case)."""
+    entries = table.get(device_kind) or {}
+    key = f"{family}:{architecture}" if family and architecture and f"{family}:{architecture}" in entries else family
+    fastest = entries.get(key) if key else None
+    label = f"{family} ({architecture})" if key and ":" in key else family
     source = table.get("source", "genlab bench backends")
     if fastest is None:
-        what = f"no measurement for {family} on {device_kind}" if family else "no model family to choose for"
+        what = f"no measurement for {label} on {device_kind}" if family else "no model family to choose for"
         return "tensorflow", f"auto: tensorflow, genlab's default ({what} in {source})"
     if fastest not in installed:
-        return "tensorflow", (f"auto: tensorflow, genlab's default ({fastest} is fastest for {family} on {device_kind} "
+        return "tensorflow", (f"auto: tensorflow, genlab's default ({fastest} is fastest for {label} on {device_kind} "
                               f"in {source} but is not installed)")
-    return fastest, f"auto: {fastest}, fastest for {family} on {device_kind} in {source}"
+    return fastest, f"auto: {fastest}, fastest for {label} on {device_kind} in {source}"
 
 
 def device_kind() -> str:
@@ -179,7 +186,7 @@ def info() -> dict[str, str]:
         details["backend_choice"] = _CHOICE["reason"]
     kind = device_kind_guess()
     picks = auto_table().get(kind) or {}
-    details[f"auto on {kind}"] = ", ".join(f"{family} {pick}" for family, pick in picks.items()) or "tensorflow for every family"
+    details[f"auto on {kind}"] = ", ".join(f"{family.replace(':', ' ')} {pick}" for family, pick in picks.items()) or "tensorflow for every family"
     if backend == "tensorflow":
         import tensorflow as tf
 

@@ -62,12 +62,15 @@ def compare(records: Sequence[Mapping[str, Any]]) -> list[dict]:
     return out
 
 
-def winners(compared: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
-    """{device kind: {family: fastest backend}}: what `--backend auto` ships (assets/backend_choice.json)."""
+def winners(compared: Sequence[Mapping[str, Any]], by_architecture: bool = False) -> dict[str, dict[str, str]]:
+    """{device kind: {family: fastest backend}}: what `--backend auto` ships (assets/backend_choice.json).
+    by_architecture (a run with --set architecture=...): keys "family:architecture" where the
+    family has one (the table's entries for a non-default network)."""
     out: dict[str, dict[str, str]] = {}
     for record in compared:
         if record.get("fastest"):
-            out.setdefault(record.get("device", "cpu"), {})[record["family"]] = record["backend"]
+            key = f"{record['family']}:{record['architecture']}" if by_architecture and record.get("architecture") else record["family"]
+            out.setdefault(record.get("device", "cpu"), {})[key] = record["backend"]
     return out
 
 
@@ -116,8 +119,10 @@ def run_backends(families: Sequence[str], *, steps: int, warmup: int = 3, backen
 
 
 def _run_worker(name: str, families: Sequence[str], *, steps: int, warmup: int, data_dir, overrides, timeout_s) -> dict:
+    import threading
+
     with tempfile.TemporaryDirectory(prefix=f"genlab-bench-{name}-") as folder:
-        out, output = Path(folder) / "result.json", Path(folder) / "output.txt"
+        out = Path(folder) / "result.json"
         command = [sys.executable, "-m", "genlab.bench_worker", "--backend", name, "--families", ",".join(families),
                    "--steps", str(steps), "--warmup", str(warmup), "--json", str(out)]
         if data_dir:
@@ -126,24 +131,39 @@ def _run_worker(name: str, families: Sequence[str], *, steps: int, warmup: int, 
             command += ["--set", f"{key}={value}"]
         env = dict(os.environ, KERAS_BACKEND=name, TF_CPP_MIN_LOG_LEVEL="3")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
+        lines: list[str] = []
+
+        def relay(stream) -> None:
+            # The worker's own progress lines reach the user as they come (a backend can take
+            # minutes); everything else (library chatter) is kept only for a failure's last line.
+            for line in stream:
+                line = line.rstrip()
+                if line:
+                    lines.append(line)
+                if line.startswith("genlab: bench backends: "):
+                    log.info(line.removeprefix("genlab: "))
+
         failure = None
-        with open(output, "w") as sink:
-            try:
-                completed = subprocess.run(command, stdout=sink, stderr=subprocess.STDOUT, env=env, timeout=timeout_s)
-                if completed.returncode != 0:
-                    failure = f"exited with status {completed.returncode}: {_last_line(output)}"
-            except subprocess.TimeoutExpired:   # subprocess.run has killed it
-                failure = f"did not finish within {timeout_s:.0f} s (raise --timeout)"
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+                                   errors="replace")
+        reader = threading.Thread(target=relay, args=(process.stdout,), daemon=True)
+        reader.start()
+        try:
+            status = process.wait(timeout=timeout_s)
+            if status != 0:
+                reader.join(timeout=5)
+                failure = f"exited with status {status}: {(lines or ['no output'])[-1][:200]}"
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+            failure = f"did not finish within {timeout_s:.0f} s (raise --timeout)"
+        reader.join(timeout=5)
+        process.stdout.close()
         found = json.loads(out.read_text()) if out.is_file() else {}
         if failure:
             log.warning(f"bench backends: the {name} worker {failure}")
             found["failure"] = f"{name} worker {failure}"
         return found
-
-
-def _last_line(path: Path) -> str:
-    lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "no output"
 
 
 def bench_backends(args) -> dict:
@@ -174,9 +194,9 @@ def bench_backends(args) -> dict:
             sorted({f"{r['backend']}: {r.get('error') or r.get('skipped')}" for r in compared})))
     print(table(HEADERS, table_rows(compared),
                 title=f"genlab bench backends: median of {steps} timed steps per family and backend, after "
-                      f"{args.warmup or 3} untimed calls (the first, with compilation, shown apart)"))
+                      f"{args.warmup or 3} untimed call(s) (the first, with compilation, shown apart)"))
     return {"steps": steps, "warmup": args.warmup or 3, "overrides": overrides, "results": compared,
-            "fastest": winners(compared), "wall_s": time.perf_counter() - started}
+            "fastest": winners(compared, by_architecture="architecture" in overrides), "wall_s": time.perf_counter() - started}
 
 
 # ---------------------------------------------------------------------------- the worker (one backend)
