@@ -90,6 +90,20 @@ def test_the_adversarial_step_is_timed_through_the_trainers_compiled_step():
     assert record["seconds_per_step"] > 0 and record["first_call_s"] > 0
 
 
+@pytest.mark.parametrize("arguments, message", [
+    (["--steps", "0"], "--steps and --warmup must be at least 1"),
+    (["--warmup", "0"], "--steps and --warmup must be at least 1"),
+    (["--timeout", "0"], "--timeout must be positive"),
+    (["--families", "gann"], "unknown model family 'gann'"),
+    (["--backends", "tensorflow,mxnet"], "unknown backend 'mxnet'"),
+    (["--families", "gan", "--set", "batchsize=16"], "no config key 'batchsize' in gan"),
+])
+def test_bad_bench_backends_arguments_are_one_line_errors(arguments, message, capsys):
+    assert cli.main(["bench", "backends", *arguments]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error
+
+
 def test_a_worker_past_its_timeout_is_one_line_naming_the_backend(caplog):
     records = bench_backends.run_backends(["gan"], steps=1, backends=["tensorflow"], timeout_s=0.5)
     assert records[0]["backend"] == "tensorflow" and "tensorflow worker did not finish within 0 s" in records[0]["error"]

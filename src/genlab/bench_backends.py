@@ -181,21 +181,29 @@ def bench_backends(args) -> dict:
     for name in backends:
         if name not in BACKENDS:
             raise GenlabError(f"unknown backend '{name}' in --backends; choose among {', '.join(BACKENDS)}")
-    steps = args.steps or 20
-    if steps < 1:
-        raise GenlabError(f"--steps must be at least 1, not {steps}")
+    steps = 20 if args.steps is None else args.steps   # (0 is an error, not the default)
+    warmup = 3 if args.warmup is None else args.warmup
+    if steps < 1 or warmup < 1:
+        raise GenlabError(f"--steps and --warmup must be at least 1 (the first call compiles), not {steps} and {warmup}")
+    timeout_s = DEFAULT_TIMEOUT_S if args.timeout is None else args.timeout
+    if timeout_s <= 0:
+        raise GenlabError(f"--timeout must be positive seconds, not {timeout_s}")
     overrides = _config.parse_sets(getattr(args, "sets", None) or [])
+    known = {key for name in chosen for key in _config.field_names(_families.get(name).config_class)}
+    for key in overrides:
+        if key not in known:   # a typo would otherwise be silently left out of every family
+            raise GenlabError(f"--set {key}: no config key '{key}' in {', '.join(chosen)}; keys: genlab config FAMILY")
     started = time.perf_counter()
-    records = run_backends(chosen, steps=steps, warmup=args.warmup or 3, backends=backends, data_dir=args.data_dir,
-                           overrides=overrides, timeout_s=args.timeout or DEFAULT_TIMEOUT_S)
+    records = run_backends(chosen, steps=steps, warmup=warmup, backends=backends, data_dir=args.data_dir,
+                           overrides=overrides, timeout_s=timeout_s)
     compared = compare(records)
     if not any(record.get("seconds_per_step") is not None for record in compared):
         raise GenlabError("bench backends measured nothing: " + "; ".join(
             sorted({f"{r['backend']}: {r.get('error') or r.get('skipped')}" for r in compared})))
     print(table(HEADERS, table_rows(compared),
                 title=f"genlab bench backends: median of {steps} timed steps per family and backend, after "
-                      f"{args.warmup or 3} untimed call(s) (the first, with compilation, shown apart)"))
-    return {"steps": steps, "warmup": args.warmup or 3, "overrides": overrides, "results": compared,
+                      f"{warmup} untimed call(s) (the first, with compilation, shown apart)"))
+    return {"steps": steps, "warmup": warmup, "overrides": overrides, "results": compared,
             "fastest": winners(compared, by_architecture="architecture" in overrides), "wall_s": time.perf_counter() - started}
 
 
