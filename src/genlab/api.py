@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -79,7 +80,9 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         data_dir: the only folder to look for the dataset in (otherwise GENLAB_DATA_DIR, caches,
             a download, and offline the embedded mnist-5k for mnist).
         seed: random seed (weights, noise, data order); the config's seed, 0, when None.
-        backend: "tensorflow" (default), "torch" or "jax"; KERAS_BACKEND when None.
+        backend: "tensorflow" (default), "torch", "jax", or "auto" (the fastest for this family on
+            this device kind in genlab bench backends; metrics.json's "backend_choice" says why);
+            KERAS_BACKEND when None.
         verbose: 0 trains quietly, 1 shows progress bars.
         resume: a run folder to continue from its last checkpoint instead of starting a new run;
             only steps, epochs and on_nan may change in `overrides`, and only to train further.
@@ -110,7 +113,9 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         >>> run.metrics["test_mse"]
         >>> genlab.train("gan", resume="runs/gan-20261122-101500", overrides={"steps": 4000})   # train further
     """
-    backend_name = _backend.configure(backend)
+    auto = (backend or os.environ.get("KERAS_BACKEND")) == "auto"
+    backend_name = _backend.configure(backend, family=family_name,
+                                      architecture=_architecture(family_name, preset, config_file, overrides, resume) if auto else None)
     from genlab import families
 
     family = families.get(family_name)
@@ -148,7 +153,8 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         run = Run.create(family.name, out=out, root=runs_root)
         _config.write_toml(run.path / "config.toml", config, family.name, preset or "default")
     _backend.seed_everything(getattr(config, "seed", DEFAULT_SEED))
-    run.update_metrics({"status": "running", "family": family.name, "backend": backend_name})
+    choice = {"backend_choice": _backend.last_choice()["reason"]} if auto else {}
+    run.update_metrics({"status": "running", "family": family.name, "backend": backend_name, **choice})
     started = time.perf_counter()
     try:
         metrics = family.train(config, run, data_dir=data_dir, verbose=verbose, resume=resume is not None)
@@ -177,6 +183,22 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
                                            if isinstance(value, (int, float)) and not isinstance(value, bool)]
         print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
     return run
+
+
+def _architecture(family_name, preset, config_file, overrides, resume) -> str | None:
+    """The network a training will build ("dense", "conv", None), found without Keras: `--backend
+    auto` must choose before Keras is imported. Any problem here is reported later, properly."""
+    from genlab import families
+
+    try:
+        family = families.get(family_name)
+        if resume is not None:
+            config = _config.load_run_config(Path(resume) / "config.toml", family)
+        else:
+            config = _config.resolve(family, preset, config_file, dict(overrides or {}))
+        return getattr(config, "architecture", None)
+    except Exception:
+        return None
 
 
 def _train_worker(family, *, preset, config_file, overrides, data_dir, verbose, resume) -> Run:

@@ -33,11 +33,28 @@ _PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 _EXTRAS = {"tensorflow": "cpu", "jax": "jax", "torch": "torch"}
 
 
-def configure(name: str | None = None) -> str:
-    """Select the backend (argument > $KERAS_BACKEND > tensorflow) and check it is installed."""
+def configure(name: str | None = None, family: str | None = None, architecture: str | None = None) -> str:
+    """Select the backend (argument > $KERAS_BACKEND > tensorflow) and check it is installed.
+
+    "auto" picks, for `family` (and its network `architecture`, e.g. "dense") on this machine's
+    device kind, the backend `genlab bench backends` measured fastest (`choose_auto`); the choice
+    and its reason are kept in `last_choice()`."""
     name = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if name == "auto":
+        name, reason = choose_auto(family, device_kind_guess(), installed_backends(), auto_table(), architecture)
+        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
+            # auto is a preference: in a process whose Keras already runs (a notebook, tests) it
+            # keeps that backend instead of failing.
+            current = sys.modules["keras"].backend.backend()
+            reason = f"auto: {current}, the backend keras was already imported with (else: {reason.removeprefix('auto: ')})"
+            name = current
+        if _CHOICE.get("reason") != reason:   # said once, however often configure is called
+            import logging
+
+            logging.getLogger("genlab.backend").info(reason)
+        _CHOICE.update(backend=name, reason=reason)
     if name not in BACKENDS:
-        raise GenlabError(f"unknown backend '{name}'; choose one of {', '.join(BACKENDS)}")
+        raise GenlabError(f"unknown backend '{name}'; choose one of {', '.join(BACKENDS)} or auto")
     if "keras" in sys.modules:
         import keras
 
@@ -54,6 +71,81 @@ def configure(name: str | None = None) -> str:
     if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is not None:
         _import_quietly("tensorflow")
     return name
+
+
+# ---------------------------------------------------------------------------- --backend auto
+# What "auto" chose in this process (for `genlab info` and the run's metrics.json).
+_CHOICE: dict[str, str] = {}
+AUTO_TABLE = "backend_choice.json"   # in genlab/assets: written from `genlab bench backends` measurements
+
+
+def last_choice() -> dict[str, str]:
+    """{"backend": ..., "reason": ...} when `configure("auto")` ran in this process, else {}."""
+    return dict(_CHOICE)
+
+
+def installed_backends() -> list[str]:
+    """The backends whose package is importable here (found without importing it)."""
+    return [backend for backend in BACKENDS if importlib.util.find_spec(_PACKAGES[backend]) is not None]
+
+
+def device_kind_guess() -> str:
+    """"gpu" when this machine shows an NVIDIA GPU to this process, else "cpu", decided without
+    importing any backend (Keras reads its backend once, so "auto" must choose before that)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return "cpu"
+    try:
+        return "gpu" if os.listdir("/proc/driver/nvidia/gpus") else "cpu"
+    except OSError:
+        return "cpu"
+
+
+def auto_table() -> dict:
+    """The shipped table: {"cpu": {family: backend}, "gpu": {...}, "source": how it was measured}."""
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent / "assets" / AUTO_TABLE).read_text(encoding="utf-8"))
+
+
+def choose_auto(family: str | None, device_kind: str, installed: Sequence[str], table: dict,
+                architecture: str | None = None) -> tuple[str, str]:
+    """(backend, one-line reason) for `family` on `device_kind` ("cpu" or "gpu"): the fastest
+    measured backend among the installed ones; tensorflow (genlab's default) where the table has
+    no entry or its winner is not installed. An entry "FAMILY:ARCHITECTURE" (e.g. "ae:dense",
+    measured with --set architecture=dense) wins over the family's default-network entry
+    "FAMILY". A pure function (the tests give it every case)."""
+    entries = table.get(device_kind) or {}
+    key = f"{family}:{architecture}" if family and architecture and f"{family}:{architecture}" in entries else family
+    fastest = entries.get(key) if key else None
+    label = f"{family} ({architecture})" if key and ":" in key else family
+    source = table.get("source", "genlab bench backends")
+    if fastest is None:
+        what = f"no measurement for {label} on {device_kind}" if family else "no model family to choose for"
+        return "tensorflow", f"auto: tensorflow, genlab's default ({what} in {source})"
+    if fastest not in installed:
+        return "tensorflow", (f"auto: tensorflow, genlab's default ({fastest} is fastest for {label} on {device_kind} "
+                              f"in {source} but is not installed)")
+    return fastest, f"auto: {fastest}, fastest for {label} on {device_kind} in {source}"
+
+
+def device_kind() -> str:
+    """"gpu" or "cpu": where the configured backend computes (asked of the backend itself)."""
+    backend = name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
+    if backend == "torch":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    if backend == "jax":
+        import jax
+
+        return "cpu" if jax.devices()[0].platform == "cpu" else "gpu"
+    return "cpu"
 
 
 def _import_quietly(module: str) -> None:
@@ -90,6 +182,11 @@ def info() -> dict[str, str]:
         "backend": backend,
         "cpu_cores": str(os.cpu_count()),
     }
+    if _CHOICE:
+        details["backend_choice"] = _CHOICE["reason"]
+    kind = device_kind_guess()
+    picks = auto_table().get(kind) or {}
+    details[f"auto on {kind}"] = ", ".join(f"{family.replace(':', ' ')} {pick}" for family, pick in picks.items()) or "tensorflow for every family"
     if backend == "tensorflow":
         import tensorflow as tf
 

@@ -256,6 +256,10 @@ def main(args) -> dict:
         results = bench_limit(args)
     elif args.what == "diffusion":
         results = bench_diffusion(args)
+    elif args.what == "backends":
+        from genlab.bench_backends import bench_backends
+
+        results = bench_backends(args)
     else:
         results = bench_gan(args) if args.what == "gan" else bench_fit(args, args.what)
     results = {"what": args.what, "machine_cores": os.cpu_count(), **results}

@@ -18,8 +18,25 @@ def _family_help() -> str:
 
 
 def _add_backend(parser):
-    parser.add_argument("--backend", choices=["tensorflow", "jax", "torch"], default=None,
-                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+    parser.add_argument("--backend", choices=["tensorflow", "jax", "torch", "auto"], default=None,
+                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow); auto: the fastest for the "
+                             "family on this device kind, as measured by genlab bench backends")
+
+
+def _family_of(run: str | None) -> str | None:
+    """The family of a run folder or pretrained:NAME, read without Keras (for --backend auto)."""
+    import json
+
+    if not run:
+        return None
+    try:
+        if run.startswith("pretrained:"):
+            from genlab import pretrained
+
+            return pretrained.entry(run.split(":", 1)[1]).get("family")
+        return json.loads((Path(run) / "metrics.json").read_text()).get("family")
+    except Exception:   # unreadable here: Run.open reports it properly later; auto then uses the default
+        return None
 
 
 def _add_sampler_options(parser):
@@ -171,11 +188,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
-    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion"],
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "backends"],
                        help="a recipe against the reference script, the evaluator's speed, this machine's throughput limit, "
-                            "or the diffusion family's training and sampling speed")
+                            "the diffusion family's training and sampling speed, or every family's training step on "
+                            "every installed backend (backends)")
     bench.add_argument("--repeats", type=int, default=None, help="evaluate: timed repetitions (default 3)")
-    bench.add_argument("--steps", type=int, default=None, help="gan: timed steps per side; diffusion: timed training steps")
+    bench.add_argument("--steps", type=int, default=None,
+                       help="gan: timed steps per side; diffusion, backends: timed training steps (backends: default 20)")
+    bench.add_argument("--families", default=None, help="backends: comma-separated families (default: all)")
+    bench.add_argument("--backends", default=None, help="backends: comma-separated backends (default: tensorflow,jax,torch)")
+    bench.add_argument("--warmup", type=int, default=None, help="backends: untimed calls first, compilation included (default 3)")
+    bench.add_argument("--timeout", type=float, default=None, help="backends: seconds each backend's subprocess may run (default 3600)")
+    bench.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                       help="backends: a config key for every family that has it, e.g. --set dataset=mnist-5k")
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
     bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
     bench.add_argument("--data-dir", default=None)
@@ -215,7 +240,7 @@ def _run_command(args) -> int:
                     [[entry["name"], entry["where"], entry["train"] or "-", entry["test"] or "-", entry["checksums"]] for entry in entries]))
         return 0
     if args.command == "info":
-        backend.configure(args.backend)
+        backend.configure(args.backend)   # auto without a family: tensorflow; info lists the per-family choices
         print(summary_table(list(backend.info().items()), title="genlab info"))
         return 0
     if args.command == "evaluator":
@@ -256,12 +281,13 @@ def _run_command(args) -> int:
                         verbose=0 if args.quiet else 1)
         return 0
     if args.command == "bench":
-        backend.configure(args.backend)
+        if args.what != "backends":   # backends starts one subprocess per backend instead
+            backend.configure(args.backend)
         from genlab import bench
 
         bench.main(args)
         return 0
-    backend.configure(getattr(args, "backend", None))
+    backend.configure(getattr(args, "backend", None), family=_family_of(getattr(args, "run", None)))
     from genlab import api
 
     if args.command == "evaluate":

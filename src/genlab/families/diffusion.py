@@ -507,15 +507,22 @@ def _callbacks(run, config, trainer, image_shape, num_classes, elapsed_before: f
     return Steps()
 
 
-def train(config: DiffusionConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
-    import keras
-
-    from genlab import backend, checkpoints, data, training
+def check_backend() -> None:
+    """A one-line refusal on the jax backend (training, and `genlab bench backends`)."""
+    from genlab import backend
 
     if backend.name() == "jax":
         # Its fit-based trainer with the EMA copy fails inside Keras' jitted JAX step (a variable
         # without an initializer); until that is written, say so instead of a traceback.
         raise GenlabError("diffusion training does not run on the jax backend yet; use --backend tensorflow or torch")
+
+
+def train(config: DiffusionConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
+    import keras
+
+    from genlab import backend, checkpoints, data, training
+
+    check_backend()
     dataset = data.load(config.dataset, data_dir)
     images = data.to_float(dataset.x_train)                                              # (N, 28, 28, 1) in [0, 1]
     labels = dataset.y_train.astype("int32").reshape(-1, 1)
