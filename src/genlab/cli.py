@@ -171,11 +171,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
-    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion"],
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "quality", "chapter"],
                        help="a recipe against the reference script, the evaluator's speed, this machine's throughput limit, "
-                            "or the diffusion family's training and sampling speed")
+                            "the diffusion family's training and sampling speed, time to the textbook GAN's final FID "
+                            "(quality), or genlab run chapter against the four reference recipes (chapter)")
     bench.add_argument("--repeats", type=int, default=None, help="evaluate: timed repetitions (default 3)")
-    bench.add_argument("--steps", type=int, default=None, help="gan: timed steps per side; diffusion: timed training steps")
+    bench.add_argument("--steps", type=int, default=None,
+                       help="gan: timed steps per side; diffusion: timed training steps; quality: training steps (default 2000)")
+    bench.add_argument("--every", type=int, default=200, help="quality: steps between scorings")
+    bench.add_argument("--samples", type=int, default=2000, help="quality: samples scored each time")
+    bench.add_argument("--recipes", default=None,
+                       help="quality: comma-separated subset of reference,chapter,default,chapter-bf16,default-bf16")
+    bench.add_argument("--bf16", action="store_true", help="quality: add both presets in mixed_bfloat16")
+    bench.add_argument("--figure", default=None, help="quality: FID-against-seconds figure (default: --json's name .png, "
+                                                      "else bench-quality.png)")
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
     bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
     bench.add_argument("--data-dir", default=None)

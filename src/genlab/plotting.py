@@ -224,3 +224,26 @@ def scatter_codes(points: np.ndarray, labels: np.ndarray, class_names: Sequence[
     axis.set_yticks([])
     figure.tight_layout()
     return _save(figure, path)
+
+
+def fid_against_seconds(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], path: str | Path,
+                        target: float | None = None, title: str | None = None) -> Path:
+    """FID against training seconds, one line per recipe, on one log-y plot (`genlab bench
+    quality`); `series` is [(label, seconds, fids)]; `target` draws the FID to reach as a dashed line."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for label, seconds, fids in series:
+        # A point per scoring: there are few (every 200 steps), and each is a measurement.
+        axis.plot(seconds, fids, marker="o", markersize=4, label=label)
+    if target is not None:
+        axis.axhline(target, color="gray", linestyle="--", linewidth=1, label=f"target FID {target:.2f}")
+    axis.set_yscale("log")
+    axis.set_xlabel("training seconds (scoring excluded)")
+    axis.set_ylabel("FID (log scale)")
+    axis.grid(alpha=0.3, which="both")
+    handles, labels = axis.get_legend_handles_labels()
+    axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(len(labels), 3), fontsize=8,
+                frameon=False)
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)

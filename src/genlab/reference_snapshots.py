@@ -116,8 +116,12 @@ def main(argv: list[str] | None = None) -> int:
 
     keras.Model.train_on_batch, keras.Model.predict = wrapped_train_on_batch, wrapped_predict
     result_file = out / "reference.json"
-    status = module.main(["gan", "--data-dir", args.data_dir, "--steps", str(args.steps), "--seed", str(args.seed),
-                          "--json", str(result_file)])
+    try:
+        status = module.main(["gan", "--data-dir", args.data_dir, "--steps", str(args.steps), "--seed", str(args.seed),
+                              "--json", str(result_file)])
+    finally:
+        # Put Keras back (a test calls this in its own process).
+        keras.Model.train_on_batch, keras.Model.predict = train_on_batch, predict
     if status not in (0, None):
         return int(status)
     # The wrapping relies on one stacked update per step: if the script changed shape, say so.
