@@ -203,3 +203,30 @@ def test_bench_chapter_runs_the_four_recipes_then_genlab_and_divides(tmp_path, m
     assert results["speedup"] == 2.5 and results["time_fraction"] == 0.4
     assert results["reference_train_wall_s"]["gan"] == 455.0 and results["genlab_train_wall_s"]["ae"] == 20.0
     assert "speed-up 2.50x" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- the loop's observer
+def test_observing_a_run_changes_no_update_and_stays_off_its_clock(tmp_path):
+    """The observer samples the generator (training=False) every 2 steps: the losses are those
+    of the same run unobserved, and a slow observer's time is not training time."""
+    import time
+
+    from genlab import adversarial
+    from conftest import tiny_run
+
+    plain = tiny_run("gan", tmp_path / "plain", preset="chapter", log_every=1)
+    seen = []
+
+    def slow_observer(step, seconds, trainer):
+        trainer.generate(trainer.latent(8, np.random.default_rng(0)))
+        seen.append(step)
+        time.sleep(1.0)
+
+    with adversarial.observe(2, slow_observer):
+        observed = tiny_run("gan", tmp_path / "observed", preset="chapter", log_every=1)
+    assert seen == [2, 4, 6]
+    losses = [[row["d_loss"], row["g_loss"]] for row in plain.read_history()]
+    assert [[row["d_loss"], row["g_loss"]] for row in observed.read_history()] == losses
+    # 3 s slept; counted, they would put the observed run that far behind the plain one.
+    assert observed.read_metrics()["train_wall_s"] < plain.read_metrics()["train_wall_s"] + 1.5
+    assert adversarial._OBSERVERS == []

@@ -200,17 +200,17 @@ def bench_quality(*, reference: str | None = None, data_dir=None, steps: int = 2
             else:
                 curves[recipe] = genlab_curve(recipe, steps=steps, every=every, samples=samples, seed=seed, data_dir=folder,
                                               out=Path(work), score=score, overrides=overrides)
+            curves[recipe]["scoring_seconds"] = sum(point["score_seconds"] for point in curves[recipe]["points"])
             last = curves[recipe]["points"][-1]
             print(f"{recipe}: FID {last['fid']:.2f} after {last['step']} steps, {curves[recipe]['train_seconds']:.0f} s of "
                   f"training", flush=True)
     summary = summarize(curves)
     rows = []
     for recipe, curve in curves.items():
-        scoring = sum(point["score_seconds"] for point in curve["points"])
         rows.append([curve["label"], curve["train_seconds"], curve["final_fid"],
                      "not reached" if curve["time_to_target_s"] is None else curve["time_to_target_s"],
                      "-" if curve["steps_to_target"] is None else curve["steps_to_target"],
-                     "-" if curve["time_fraction"] is None else curve["time_fraction"], scoring])
+                     "-" if curve["time_fraction"] is None else curve["time_fraction"], curve["scoring_seconds"]])
     print(table(["recipe", "train s", "final FID", "s to target", "steps to target", "x reference time", "scoring s"], rows,
                 title=f"genlab bench quality: {steps} steps, FID of {samples} samples every {every} steps; "
                       f"target: the textbook loop's final FID {summary['target_fid']:.2f}"))
