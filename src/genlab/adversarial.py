@@ -17,11 +17,13 @@ parts (gradients, compilation) are in genlab.backend.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -338,6 +340,30 @@ def rollback(run, trainer: AdversarialTrainer, order: DataOrder, problem: str, c
     return meta["step"]
 
 
+# ---------------------------------------------------------------------------- observers
+# (every, callback(step, train_seconds, trainer)): set by `observe`, read by `train`. A benchmark
+# (genlab bench quality) watches the ordinary `genlab train` path through it instead of a copy of
+# the loop, so what it times is what a user runs.
+_OBSERVERS: list[tuple[int, Callable]] = []
+
+
+@contextlib.contextmanager
+def observe(every: int, callback: Callable[[int, float, "AdversarialTrainer"], None]):
+    """While inside, every adversarial training calls `callback(step, train_seconds, trainer)`
+    after every `every`-th step and after the last one, once that step's results are read back,
+    logged, drawn and checkpointed. `train_seconds` is the run's training clock at that point;
+    the time spent inside the callback is taken off that clock (history's "seconds",
+    train_wall_s), so scoring samples there does not count as training."""
+    if every < 1:
+        raise ConfigError(f"observe: every must be at least 1, got {every}")
+    entry = (every, callback)
+    _OBSERVERS.append(entry)
+    try:
+        yield
+    finally:
+        _OBSERVERS.remove(entry)
+
+
 # ---------------------------------------------------------------------------- training loop
 def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     """Train an adversarial family into `run`; returns the metrics for metrics.json."""
@@ -372,11 +398,13 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
         save_checkpoint(run, trainer, start_step, order, elapsed_before)   # something to roll back to
     step = start_step
     pending: list[tuple[int, dict]] = []   # (step, its outputs, not yet read back from the device)
+    observers = list(_OBSERVERS)
+    observed = tuple(every for every, _ in observers)
     try:
         while step < config.steps:
             step += 1
             pending.append((step, trainer.step(*trainer.batch(images, dataset.y_train, order.next_indices()))))
-            boundaries = (config.log_every, config.sample_every, config.checkpoint_every)
+            boundaries = (config.log_every, config.sample_every, config.checkpoint_every, *observed)
             if step < config.steps and all(step % every for every in boundaries):
                 continue   # no host sync: the device runs ahead while Python prepares the next batch
             # The chunk's results are read back once; the guard sees every step of it before
@@ -417,6 +445,11 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
             if step % config.checkpoint_every == 0 or step == config.steps:
                 save_checkpoint(run, trainer, step, order, elapsed_before + time.perf_counter() - started)
                 last_good = step
+            for every, callback in observers:
+                if step % every == 0 or step == config.steps:
+                    paused = time.perf_counter()
+                    callback(step, elapsed_before + paused - started, trainer)
+                    started += time.perf_counter() - paused   # the observer's time is not training time
     except DivergenceError as error:
         run.update_metrics({"status": "failed", "failure": str(error), "last_good_checkpoint": last_good})
         raise

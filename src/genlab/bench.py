@@ -260,6 +260,17 @@ def main(args) -> dict:
         from genlab.bench_backends import bench_backends
 
         results = bench_backends(args)
+    elif args.what in ("quality", "chapter"):
+        from genlab import bench_quality
+
+        if args.what == "chapter":
+            results = bench_quality.bench_chapter(reference=args.reference, data_dir=args.data_dir,
+                                                  backend=getattr(args, "backend", None))
+        else:
+            figure = args.figure or (str(Path(args.json).with_suffix(".png")) if args.json else "bench-quality.png")
+            results = bench_quality.bench_quality(reference=args.reference, data_dir=args.data_dir, steps=args.steps or 2000,
+                                                  every=args.every, samples=args.samples, recipes=args.recipes,
+                                                  bf16=args.bf16, figure=figure)
     else:
         results = bench_gan(args) if args.what == "gan" else bench_fit(args, args.what)
     results = {"what": args.what, "machine_cores": os.cpu_count(), **results}

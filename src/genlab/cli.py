@@ -188,19 +188,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
-    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "backends"],
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "backends",
+                                        "quality", "chapter"],
                        help="a recipe against the reference script, the evaluator's speed, this machine's throughput limit, "
-                            "the diffusion family's training and sampling speed, or every family's training step on "
-                            "every installed backend (backends)")
+                            "the diffusion family's training and sampling speed, every family's training step on "
+                            "every installed backend (backends), time to the textbook GAN's final FID "
+                            "(quality), or genlab run chapter against the four reference recipes (chapter)")
     bench.add_argument("--repeats", type=int, default=None, help="evaluate: timed repetitions (default 3)")
     bench.add_argument("--steps", type=int, default=None,
-                       help="gan: timed steps per side; diffusion, backends: timed training steps (backends: default 20)")
+                       help="gan: timed steps per side; diffusion, backends: timed training steps (backends: default 20); "
+                            "quality: training steps (default 2000)")
     bench.add_argument("--families", default=None, help="backends: comma-separated families (default: all)")
     bench.add_argument("--backends", default=None, help="backends: comma-separated backends (default: tensorflow,jax,torch)")
     bench.add_argument("--warmup", type=int, default=None, help="backends: untimed calls first, compilation included (default 3)")
     bench.add_argument("--timeout", type=float, default=None, help="backends: seconds each backend's subprocess may run (default 3600)")
     bench.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                        help="backends: a config key for every family that has it, e.g. --set dataset=mnist-5k")
+    bench.add_argument("--every", type=int, default=200, help="quality: steps between scorings")
+    bench.add_argument("--samples", type=int, default=2000, help="quality: samples scored each time")
+    bench.add_argument("--recipes", default=None,
+                       help="quality: comma-separated subset of reference,chapter,default,chapter-bf16,default-bf16")
+    bench.add_argument("--bf16", action="store_true", help="quality: add both presets in mixed_bfloat16")
+    bench.add_argument("--figure", default=None, help="quality: FID-against-seconds figure (default: --json's name .png, "
+                                                      "else bench-quality.png)")
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
     bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
     bench.add_argument("--data-dir", default=None)

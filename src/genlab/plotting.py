@@ -224,3 +224,40 @@ def scatter_codes(points: np.ndarray, labels: np.ndarray, class_names: Sequence[
     axis.set_yticks([])
     figure.tight_layout()
     return _save(figure, path)
+
+
+def fid_against_seconds(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], path: str | Path,
+                        target: float | None = None, title: str | None = None) -> Path:
+    """FID against training seconds, one line per recipe, on one log-y plot (`genlab bench
+    quality`); `series` is [(label, seconds, fids)]; `target` draws the FID to reach as a dashed line."""
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for label, seconds, fids in series:
+        # A point per scoring: there are few (every 200 steps), and each is a measurement.
+        axis.plot(seconds, fids, marker="o", markersize=4, label=label)
+    if target is not None:
+        axis.axhline(target, color="gray", linestyle="--", linewidth=1, label=f"target FID {target:.2f}")
+    axis.set_yscale("log")
+    # Plain numbers (180, 20), not 1.8x10^2. A decade has one major tick at most, so minor ticks are
+    # labelled too: every one over a narrow span, 2, 3 and 5 times a power of ten over up to 2.5
+    # decades (all would crowd), none over a wider span (enough decades are labelled).
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    values = [fid for _, _, fids in series for fid in fids if np.isfinite(fid) and fid > 0] + ([target] if target else [])
+    span = np.log10(max(values) / min(values)) if values else 0.0
+    axis.yaxis.set_major_formatter(plain)
+    if span < 0.5:
+        axis.yaxis.set_minor_formatter(plain)
+    elif span < 2.5:
+        axis.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 3.0, 5.0)))
+        axis.yaxis.set_minor_formatter(plain)
+    else:
+        axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axis.set_xlabel("training seconds (scoring excluded)")
+    axis.set_ylabel("FID (log scale)")
+    axis.grid(alpha=0.3, which="both")
+    handles, labels = axis.get_legend_handles_labels()
+    axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(len(labels), 3), fontsize=8,
+                frameon=False)
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
