@@ -40,6 +40,7 @@ def main(out: str, runs: list[str]) -> None:
                 model = models[index] if index < len(models) else None
                 if model is not None and model.family in ("ae", "dae"):
                     page.locator(".canvas button[aria-label='Brush']").first.click()
+                    page.locator(".canvas canvas:visible").first.scroll_into_view_if_needed()
                     box = page.locator(".canvas canvas:visible").first.bounding_box()
                     _draw_seven(page, box)
                     page.wait_for_selector(".output:visible img", timeout=60_000)
@@ -51,6 +52,7 @@ def main(out: str, runs: list[str]) -> None:
                     page.locator(".interpolate:visible").first.click()
                     page.wait_for_selector(".line:visible img", timeout=60_000)
                     if model.family == "vae" and model.space.size == 2:
+                        page.locator(".manifold:visible img").first.scroll_into_view_if_needed()   # clicks land in the viewport only
                         box = page.locator(".manifold:visible img").first.bounding_box()
                         page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
                         page.wait_for_selector(".clicked:visible img", timeout=60_000)
@@ -58,6 +60,7 @@ def main(out: str, runs: list[str]) -> None:
                     page.locator(".side-draw").first.click()
                     page.wait_for_timeout(3000)
                 page.wait_for_timeout(1000)
+                page.evaluate("window.scrollTo(0, 0)")
                 path = folder / f"explore-{name.replace(' ', '-')}.png"
                 page.screenshot(path=str(path), full_page=True)
                 print(f"wrote {path}")
