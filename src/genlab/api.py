@@ -394,8 +394,12 @@ def explore(runs: Sequence[str | Path] = (), *, host: str = "127.0.0.1", port: i
     Example:
         >>> genlab.explore(["runs/gan-20261122-101500", "runs/vae-20261122-103000"], port=7860)
     """
+    import importlib.util
+
     from genlab import explorer
 
+    if importlib.util.find_spec("gradio") is None:      # said before any model is loaded
+        raise GenlabError('genlab explore needs Gradio: pip install "genlab[app]"')
     if not runs:
         # No run given: the pretrained models shipped inside genlab (no data, no network needed).
         runs = [model.name for model in pretrained_models()]
