@@ -89,8 +89,9 @@ def test_images_are_enlarged_with_sharp_pixels_and_strips_join_them():
     big = explorer.enlarged(image, 224)
     assert big.shape == (224, 224) and big.dtype == np.uint8
     assert big[:8, :8].min() == 255 and big[8:, 8:].max() == 0          # one pixel -> an 8 x 8 block
-    row = explorer.strip(np.stack([image] * 3), side=56, gap=4)
-    assert row.shape == (56, 3 * 56 + 2 * 4)
+    row = explorer.strip(np.stack([image] * 3), side=56)          # x2: 3 images of 28 + 4 one-pixel frames
+    assert row.shape == (2 * 30, 2 * (3 * 28 + 4)) and row.dtype == np.uint8
+    assert row[2:4, 2:4].min() == 255 and row[4:10, 4:10].max() == 0
 
 
 # ---------------------------------------------------------------------------- the app in a browser

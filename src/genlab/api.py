@@ -13,7 +13,6 @@ Bad arguments raise a genlab.errors.GenlabError subclass with a one-line message
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import traceback
@@ -491,11 +490,9 @@ def input_images(run: str | Path | Run, images) -> np.ndarray:
 
 
 def _image_shape(run: Run) -> tuple[int, int, int]:
-    shape = tuple(run.load_model("decoder.keras").output_shape[1:])
-    if len(shape) == 1:   # a dense decoder's flat output
-        side = int(round(math.sqrt(shape[0])))
-        shape = (side, side, 1)
-    return shape
+    from genlab.exporting import image_shape
+
+    return image_shape(run.load_model("decoder.keras").output_shape[1:])   # a dense decoder's flat 784 -> 28 x 28 x 1
 
 
 def reconstruct(run: str | Path, images) -> np.ndarray:

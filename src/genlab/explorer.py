@@ -45,19 +45,14 @@ def enlarged(image: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels).resize(size, Image.NEAREST))
 
 
-def strip(images: np.ndarray, side: int = 112, gap: int = 4) -> np.ndarray:
-    """N images -> one uint8 row, each enlarged to `side`, with grey gaps between them."""
-    cells = [enlarged(image, side) for image in images]
-    if cells[0].ndim == 3:
-        spacer = np.full((side, gap, cells[0].shape[2]), 128, np.uint8)
-    else:
-        spacer = np.full((side, gap), 128, np.uint8)
-    parts = []
-    for index, cell in enumerate(cells):
-        if index:
-            parts.append(spacer)
-        parts.append(cell)
-    return np.concatenate(parts, axis=1)
+def strip(images: np.ndarray, side: int = 112) -> np.ndarray:
+    """N float images -> one uint8 row (plotting.grid_array's tiling, 1-pixel white frames),
+    enlarged by a whole factor so that each image is about `side` pixels high."""
+    from genlab import plotting
+
+    row = plotting.grid_array(images, columns=len(images), pad=1)
+    factor = max(1, round(side / np.asarray(images).shape[1]))
+    return np.repeat(np.repeat(row, factor, axis=0), factor, axis=1)
 
 
 def drawing_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
@@ -361,10 +356,13 @@ def _generator_tab(model: Model) -> None:
             go = gr.Button("interpolate", elem_classes=["interpolate"])
         line = gr.Image(label="interpolation", interactive=False, elem_classes=["line"])
 
-    @_shown_in_page
-    def interpolate(first, second, images, label_value, steps_value, guidance_value):
-        points = space.between(_seed_value(first), _seed_value(second), int(images))
+    def row_of(points, label_value, steps_value, guidance_value):
+        """The images of a path of points (an interpolation or a walk), as one strip."""
         return strip(model.images(points, label_value, **options(steps_value, guidance_value)), side=84)
+
+    @_shown_in_page
+    def interpolate(first, second, images, *controls_values):
+        return row_of(space.between(_seed_value(first), _seed_value(second), int(images)), *controls_values)
 
     go.click(interpolate, [seed_a, seed_b, count, *controls], line)
 
@@ -376,9 +374,8 @@ def _generator_tab(model: Model) -> None:
         walked = gr.Image(label="random walk", interactive=False, elem_classes=["walked"])
 
     @_shown_in_page
-    def walk(seed_value, steps_count, size, label_value, steps_value, guidance_value):
-        points = space.walk(_seed_value(seed_value), int(steps_count), float(size))
-        return strip(model.images(points, label_value, **options(steps_value, guidance_value)), side=84)
+    def walk(seed_value, steps_count, size, *controls_values):
+        return row_of(space.walk(_seed_value(seed_value), int(steps_count), float(size)), *controls_values)
 
     walk_go.click(walk, [seed, walk_steps, walk_size, *controls], walked)
 

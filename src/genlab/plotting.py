@@ -38,6 +38,12 @@ def _as_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
     return np.clip(image, 0.0, 1.0), ("gray" if image.ndim == 2 else None)
 
 
+def _legend_below(axis, handles, labels, columns: int) -> None:
+    # Below the axes: inside, the legend hid the curves it names.
+    axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(len(labels), columns), fontsize=8,
+                frameon=False)
+
+
 def image_rows(rows: Sequence[tuple[str, np.ndarray]], path: str | Path, cell: float = 2.0) -> Path:
     """The chapter's layout: one labelled row per entry, images side by side.
 
@@ -187,9 +193,7 @@ def curves(history: Sequence[dict], series: Sequence[tuple[str, str]], path: str
         right.set_ylabel("accuracy")
         more_handles, more_labels = right.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
-    # Below the axes: inside, the legend hid the curves it names.
-    axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(len(labels), 4), fontsize=8,
-                frameon=False)
+    _legend_below(axis, handles, labels, columns=4)
     if title:
         axis.set_title(title)
     figure.tight_layout()
@@ -254,9 +258,7 @@ def fid_against_seconds(series: Sequence[tuple[str, Sequence[float], Sequence[fl
     axis.set_xlabel("training seconds (scoring excluded)")
     axis.set_ylabel("FID (log scale)")
     axis.grid(alpha=0.3, which="both")
-    handles, labels = axis.get_legend_handles_labels()
-    axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(len(labels), 3), fontsize=8,
-                frameon=False)
+    _legend_below(axis, *axis.get_legend_handles_labels(), columns=3)
     if title:
         axis.set_title(title)
     figure.tight_layout()

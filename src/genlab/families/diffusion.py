@@ -770,7 +770,7 @@ def latent_space(run, config: DiffusionConfig):
             chosen.pop("guidance", None)
         return sampler_settings(config, labels is not None, chosen)
 
-    def labels_of(points, labels):
+    def labels_of(labels):
         if not classes:
             return None
         if labels is None:
@@ -779,7 +779,7 @@ def latent_space(run, config: DiffusionConfig):
 
     def decode(points, labels=None, **options):
         points = np.asarray(points, np.float32).reshape((-1,) + image_shape)
-        labels = labels_of(points, labels)
+        labels = labels_of(labels)
         chosen = settings(labels, options)
         images, _ = sample_images(network, config, len(points), seed=0, labels=labels, steps=chosen["steps"], eta=chosen["eta"],
                                   guidance=chosen["guidance"], sampler=chosen["sampler"], progress=False,
@@ -787,7 +787,7 @@ def latent_space(run, config: DiffusionConfig):
         return images
 
     def trajectory(point, label=None, points: int = 10, **options):
-        labels = labels_of(None, None if label is None else [label])
+        labels = labels_of(None if label is None else [label])
         chosen = settings(labels, options)
         shown = sorted(set(np.round(np.linspace(0, chosen["steps"], points)).astype(int)))
         _, states = sample_images(network, config, 1, seed=0, labels=labels, steps=chosen["steps"], eta=chosen["eta"],
