@@ -235,10 +235,6 @@ def test_every_family_trains_tiny(backends, backend):
     results, out = backends["results"](backend)
     assert results["backend"] == backend
     for name in families.names():
-        if name == "diffusion" and backend == "jax":
-            # Refused in one line until its trainer runs under JAX (see families/diffusion.py).
-            assert "diffusion training does not run on the jax backend yet" in results["train/" + name].get("error", "")
-            continue
         _part(results, "train/" + name)
         run = Run.open(out / name)
         metrics = run.read_metrics()

@@ -216,3 +216,44 @@ def test_bad_device_counts_are_one_line_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(backend, "name", lambda: "torch")
     with pytest.raises(GenlabError, match="not supported on the torch backend; use --backend jax"):
         backend.check_devices(2)
+
+
+@needs_jax
+def test_cli_two_jax_processes_then_resume_on_one_device_and_another_backend(tmp_path):
+    """The documented several-hosts command, on loopback: two `genlab train gan --devices 2
+    --coordinator ... --process-id K` processes (one CPU device each) end with the same state
+    digest and process 0 writes the run; that run then resumes on one device of another backend
+    (tensorflow), because checkpoints depend on neither. 8 x 8 images keep it to seconds."""
+    port, run = _free_port(), tmp_path / "gan-2processes"
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "eights.npz", x_train=rng.integers(0, 256, (64, 8, 8), dtype=np.uint8), y_train=np.arange(64) % 10,
+             x_test=rng.integers(0, 256, (16, 8, 8), dtype=np.uint8), y_test=np.arange(16) % 10)
+    tiny = ["--set", "steps=4", "--set", "batch_size=16", "--set", "sample_every=2", "--set", "checkpoint_every=2",
+            "--set", "log_every=2", "--set", "sample_grid=16", "--set", f"dataset={tmp_path / 'eights.npz'}"]
+
+    def cli(backend: str, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "genlab", "train", *args], env=_environment(backend, 1), cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def finished(process: subprocess.Popen, what: str) -> str:
+        try:
+            out, _ = process.communicate(timeout=2 * TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"{what} did not finish within {2 * TIMEOUT} s: {process.communicate()[0][-2000:]}")
+        assert process.returncode == 0, f"{what} failed (exit {process.returncode}): {out[-3000:]}"
+        return out
+
+    workers = [cli("jax", "gan", "--backend", "jax", "--devices", "2", "--coordinator", f"127.0.0.1:{port}",
+                   "--num-processes", "2", "--process-id", str(rank), "--out", str(run), *tiny) for rank in (0, 1)]
+    outputs = [finished(worker, f"process {rank}") for rank, worker in enumerate(workers)]
+    digests = [line.rsplit("sha256 ", 1)[1].strip() for out in outputs for line in out.splitlines() if "final state sha256" in line]
+    assert len(digests) == 2 and digests[0] == digests[1], outputs   # both processes hold the same weights
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["steps"] == 4 and (run / "generator.keras").is_file()
+
+    finished(cli("tensorflow", "gan", "--resume", str(run), "--backend", "tensorflow", "--devices", "1", "--set", "steps=6",
+                 "--quiet"), "the tensorflow resume")
+    assert json.loads((run / "metrics.json").read_text())["steps"] == 6
+    history = (run / "history.csv").read_text().splitlines()
+    assert [int(line.split(",")[0]) for line in history[1:]] == [2, 4, 6]   # the resume continued, no step twice

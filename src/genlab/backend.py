@@ -686,6 +686,14 @@ def steps_per_execution(requested: int) -> int:
     return 1 if name() == "torch" else requested
 
 
+def sync_fit_state(model) -> None:
+    """Before a fit callback reads a model's or optimizer's variables mid-epoch: on jax, Keras'
+    fit keeps them in its own state between epochs (the variables themselves are emptied) and
+    this writes them back; on tensorflow and torch the variables are always current."""
+    if name() == "jax":
+        model.jax_state_sync()
+
+
 def to_numpy(value):
     import keras
 

@@ -293,7 +293,6 @@ def _fit_model(name: str, config, dataset):
     if name == "diffusion":
         from genlab.families import diffusion
 
-        diffusion.check_backend()
         network = diffusion.build_network(config, dataset.image_shape, dataset.num_classes)
         model = diffusion._trainer_class()(network, diffusion.alpha_bar_of(config), config, dataset.num_classes)
         model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm or None,

@@ -408,11 +408,14 @@ def ema_network(trainer, config: DiffusionConfig, image_shape, num_classes: int,
 
     Keras keeps the averages in the optimizer (`use_ema`), one per trainable variable in the order
     of trainer.trainable_variables (the U-Net's; it has no non-trainable weights: no BatchNorm)."""
+    from keras import ops
+
     copy = copy if copy is not None else build_network(config, image_shape, num_classes)
     averages = getattr(trainer.optimizer, "_model_variables_moving_average", None) if config.ema > 0 else None
     sources = averages if averages else trainer.network.trainable_variables
     for target, source in zip(copy.trainable_variables, sources):
-        target.assign(source)
+        # A copy, not the same buffer: jax's training step donates (frees) the arrays it is given.
+        target.assign(ops.copy(source))
     return copy
 
 
@@ -448,7 +451,7 @@ def _callbacks(run, config, trainer, image_shape, num_classes, elapsed_before: f
     """Fit callbacks: the per-step loss log, the fixed-noise grids, the time budget."""
     import keras
 
-    from genlab.backend import to_numpy
+    from genlab.backend import sync_fit_state, to_numpy
 
     class Steps(keras.callbacks.Callback):
         def __init__(self):
@@ -458,6 +461,8 @@ def _callbacks(run, config, trainer, image_shape, num_classes, elapsed_before: f
             self.stopped_by_budget = False
 
         def _step(self) -> int:
+            # Read only between epochs: on jax, fit holds the variables in its own state while an
+            # epoch runs (the model's are emptied), so within one the step is counted here.
             return int(to_numpy(self.model.optimizer.iterations))
 
         def on_train_begin(self, logs=None):
@@ -469,10 +474,11 @@ def _callbacks(run, config, trainer, image_shape, num_classes, elapsed_before: f
                 self.grid()
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.window_start = (self._step(), 0.0, 0)
+            self.epoch_start = self._step()
+            self.window_start = (self.epoch_start, 0.0, 0)
 
         def on_train_batch_end(self, batch, logs=None):
-            self.step = self._step()
+            self.step = self.epoch_start + batch + 1      # `batch`: the last batch of this call (steps_per_execution)
             # Keras reports the epoch's running mean; the window's mean is recovered from two of them.
             seen = batch + 1
             running = float((logs or {}).get("loss", float("nan")))
@@ -501,20 +507,11 @@ def _callbacks(run, config, trainer, image_shape, num_classes, elapsed_before: f
                 self.grid()
 
         def grid(self):
+            sync_fit_state(self.model)
             self.sampler = ema_network(trainer, config, image_shape, num_classes, getattr(self, "sampler", None))
             save_fixed_grid(run, config, self.sampler, self.fixed, self.step)
 
     return Steps()
-
-
-def check_backend() -> None:
-    """A one-line refusal on the jax backend (training, and `genlab bench backends`)."""
-    from genlab import backend
-
-    if backend.name() == "jax":
-        # Its fit-based trainer with the EMA copy fails inside Keras' jitted JAX step (a variable
-        # without an initializer); until that is written, say so instead of a traceback.
-        raise GenlabError("diffusion training does not run on the jax backend yet; use --backend tensorflow or torch")
 
 
 def train(config: DiffusionConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
@@ -522,7 +519,6 @@ def train(config: DiffusionConfig, run, *, data_dir=None, verbose: int = 1, resu
 
     from genlab import backend, checkpoints, data, training
 
-    check_backend()
     dataset = data.load(config.dataset, data_dir)
     images = data.to_float(dataset.x_train)                                              # (N, 28, 28, 1) in [0, 1]
     labels = dataset.y_train.astype("int32").reshape(-1, 1)
@@ -886,7 +882,11 @@ def fid_figure(run, config: DiffusionConfig, network, dataset_name: str, data_di
     except GenlabError as error:      # no shipped evaluator for this dataset: no figure, say why
         log.warning(f"no FID-against-steps figure: {error}")
         return {}
-    return {f"fid_{row['steps']}_steps": row["fid"] for row in rows}
+    metrics = {}
+    for row in rows:
+        metrics[f"fid_{row['steps']}_steps"] = row["fid"]
+        metrics[f"seconds_per_image_{row['steps']}_steps"] = row["seconds_per_image"]
+    return metrics
 
 
 # ---------------------------------------------------------------------------- the family
