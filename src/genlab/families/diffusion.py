@@ -864,6 +864,8 @@ def _fid_plot(rows, path, config: DiffusionConfig):
         axis.annotate(f"{1000 * row['seconds_per_image']:.0f} ms/img", (row["steps"], row["fid"]), fontsize=8,
                       textcoords="offset points", xytext=(4, 6))
     axis.set_xscale("log")
+    axis.margins(x=0.12)        # room for the last point's label
+    axis.minorticks_off()       # a log axis labels its minor ticks "2x10^1" otherwise: only the measured steps
     axis.set_xticks(steps)
     axis.set_xticklabels([str(value) for value in steps])
     axis.set_xlabel(f"{config.sampler} sampling steps (eta {config.eta})")
