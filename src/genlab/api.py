@@ -29,7 +29,10 @@ from genlab.errors import ConfigError, DataError, GenlabError, RunError
 from genlab.runs import Run
 
 DEFAULT_SEED = 0
-RESUME_SETTABLE = {"steps", "epochs", "on_nan", "devices"}   # devices: a checkpoint resumes on any count
+# What --resume may change: how long training goes on (steps, epochs, a time budget), what to do
+# on NaN, the device count (a checkpoint resumes on any), and diffusion's after-training FID
+# figure; none of them changes the networks or the data order.
+RESUME_SETTABLE = {"steps", "epochs", "time_budget_s", "on_nan", "devices", "fid_steps", "fid_samples"}
 MAX_SAMPLES = 1_000_000       # one call's images: 1e6 x 784 float32 is already 3 GB
 MAX_INTERPOLATION_STEPS = 1000
 
@@ -246,8 +249,7 @@ def _restore(path: Path, content: bytes) -> None:
 def _resumed_config(run: Run, family, config, overrides: dict):
     """The run's config with a longer training: checked before config.toml is rewritten, so a
     refused resume leaves the run folder exactly as it was."""
-    # Only the length of training (and what to do on NaN) may change: the checkpoint's weights
-    # fit the run's networks.
+    # Only RESUME_SETTABLE may change: the checkpoint's weights fit the run's networks.
     changed = sorted(set(overrides) - RESUME_SETTABLE)
     if changed:
         raise ConfigError(f"--resume cannot change {', '.join(changed)} (only {', '.join(sorted(RESUME_SETTABLE))}); "
