@@ -29,6 +29,22 @@ def tiny_run(family: str, out: str | Path, *, preset: str = "default", **overrid
     return api.train(family, preset=preset, overrides=settings, out=out, verbose=0, print_summary=False)
 
 
+@pytest.fixture(scope="session")
+def shared_tiny_run(tmp_path_factory):
+    """tiny_run, trained once per test session for each (family, settings): for runs that several
+    modules only read (a tiny diffusion run alone costs about 20 s of tracing). Tests that change
+    a run copy it first."""
+    cache = {}
+
+    def get(family: str, **overrides):
+        key = (family, tuple(sorted(overrides.items())))
+        if key not in cache:
+            cache[key] = tiny_run(family, tmp_path_factory.mktemp("shared-" + family) / "run", **overrides)
+        return cache[key]
+
+    return get
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Every test runs offline: a connection to anything but loopback fails the test at once."""

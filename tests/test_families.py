@@ -34,10 +34,9 @@ def mnist5k():
 
 
 @pytest.fixture(scope="module", params=RUNS, ids=RUN_IDS)
-def trained(request, tmp_path_factory):
+def trained(request, shared_tiny_run):
     name, extra = request.param
-    run = tiny_run(name, tmp_path_factory.mktemp(name) / "run", **extra)
-    return name, run
+    return name, shared_tiny_run(name, **extra)
 
 
 # ------------------------------------------------------------------------------------ registry

@@ -178,6 +178,25 @@ def test_checkpoints_keep_the_last_two(gan_run):
     assert meta["file"] == "step-000006.npz" and meta["step"] == 6
 
 
+def test_housekeeping_time_is_measured_apart_from_the_steps(gan_run, tmp_path, monkeypatch):
+    """metrics.json says what logging, grids and checkpoints cost: a grid made 0.3 s slower
+    (two grids inside the loop, at steps 3 and 6) adds at least 0.6 s to housekeeping_s."""
+    import time
+
+    plain = gan_run.read_metrics()
+    assert 0 < plain["housekeeping_s"] < plain["train_wall_s"]
+    real_grid = adversarial.save_fixed_grid
+
+    def slow_grid(*args, **kwargs):
+        time.sleep(0.3)
+        return real_grid(*args, **kwargs)
+
+    monkeypatch.setattr(adversarial, "save_fixed_grid", slow_grid)
+    slowed = tiny_run("gan", tmp_path / "slow", preset="chapter", seed=5).read_metrics()
+    assert slowed["housekeeping_s"] >= 0.6 + 0.5 * plain["housekeeping_s"]
+    assert slowed["housekeeping_share"] == pytest.approx(slowed["housekeeping_s"] / slowed["train_wall_s"])
+
+
 # ------------------------------------------------------------------------------------ NaN guard
 
 

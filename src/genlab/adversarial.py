@@ -397,6 +397,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
     if config.on_nan == "rollback" and not (run.checkpoints / "latest.json").is_file():
         save_checkpoint(run, trainer, start_step, order, elapsed_before)   # something to roll back to
     step = start_step
+    housekeeping = 0.0                      # seconds of this invocation spent logging, drawing and checkpointing
     pending: list[tuple[int, dict]] = []   # (step, its outputs, not yet read back from the device)
     observers = list(_OBSERVERS)
     observed = tuple(every for every, _ in observers)
@@ -431,6 +432,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
                 progress.n = step
                 window = {}
                 continue
+            kept = time.perf_counter()
             if step % config.log_every == 0 or step == config.steps:
                 row = {"step": step, **{key: float(np.mean(vals)) for key, vals in window.items()},
                        "seconds": elapsed_before + time.perf_counter() - started}
@@ -445,6 +447,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
             if step % config.checkpoint_every == 0 or step == config.steps:
                 save_checkpoint(run, trainer, step, order, elapsed_before + time.perf_counter() - started)
                 last_good = step
+            housekeeping += time.perf_counter() - kept
             for every, callback in observers:
                 if step % every == 0 or step == config.steps:
                     paused = time.perf_counter()
@@ -468,6 +471,11 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
     last = history[-1] if history else {}
     metrics = {"dataset": dataset.name, "data_source": dataset.source, "steps": config.steps, "train_wall_s": train_wall,
                **{f"{key}_last": value for key, value in last.items() if key not in ("step", "seconds")}}
+    if train_wall > elapsed_before:
+        # What the loop's logging, progress grids, chapter strips and checkpoints cost this
+        # invocation, as a share of its training time (the rest is the steps and their read-back).
+        metrics["housekeeping_s"] = housekeeping
+        metrics["housekeeping_share"] = housekeeping / (train_wall - elapsed_before)
     timed = [row for row in history if row["step"] > min(20, config.steps // 2)]
     if len(timed) > 1:
         metrics["seconds_per_step"] = (timed[-1]["seconds"] - timed[0]["seconds"]) / max(timed[-1]["step"] - timed[0]["step"], 1)

@@ -194,6 +194,11 @@ def bench_evaluate(args) -> dict:
     return {"evaluate_10000_seconds": median, "timings": timings}
 
 
+# What `genlab bench diffusion` samples: images per timing and the sampling-step counts timed.
+DIFFUSION_SAMPLE_COUNT = 64
+DIFFUSION_SAMPLING_STEPS = (10, 50, 250)
+
+
 def bench_diffusion(args) -> dict:
     """The default diffusion recipe's training step and its samplers: seconds per training step
     (batch 128) and samples per second at 10, 50 and 250 sampling steps, each with its FLOPs
@@ -232,9 +237,9 @@ def bench_diffusion(args) -> dict:
     results = {"forward_gflop_per_image": forward / 1e9, "train_seconds_per_step": step_seconds,
                "train_gflop_per_step": step_flops / 1e9, "train_gflops_per_s": step_flops / step_seconds / 1e9}
     rows = [[f"train step (batch {config.batch_size})", step_seconds, "-", step_flops / 1e9, step_flops / step_seconds / 1e9]]
-    count = 64
+    count = DIFFUSION_SAMPLE_COUNT
     diffusion.sample_images(network, config, count, seed=0, steps=2, progress=False)       # warm-up (tracing)
-    for sampling_steps in (10, 50, 250):
+    for sampling_steps in DIFFUSION_SAMPLING_STEPS:
         start = time.perf_counter()
         diffusion.sample_images(network, config, count, seed=0, steps=sampling_steps, progress=False)
         seconds = time.perf_counter() - start
