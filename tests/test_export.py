@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import cli_error, raises_one_line, tiny_run
+from conftest import cli_error, raises_one_line
 from genlab import api, cli, exporting
 from genlab.errors import GenlabError, RunError
 
@@ -22,11 +22,15 @@ needs_onnx = pytest.mark.skipif(bool(ONNX_MISSING), reason=f"{', '.join(ONNX_MIS
                                                            "(pip install -e \".[export]\")")
 
 
+# The settings of test_families.py's runs (and test_pretrained.py's small cGAN), so that the
+# session trains each once (conftest.shared_tiny_run); "conv" is the autoencoders' default.
+SETTINGS = {"gan": {}, "cgan": {"embedding_dim": 8}, "vae": {"architecture": "conv"}, "ae": {"architecture": "conv"},
+            "dae": {"architecture": "conv"}}
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    return {family: tiny_run(family, root / family, **({"embedding_dim": 8} if family == "cgan" else {})).path
-            for family in FAMILIES}
+def runs(shared_tiny_run):
+    return {family: shared_tiny_run(family, **SETTINGS[family]).path for family in FAMILIES}
 
 
 def _client_inputs(description: dict, count: int, seed: int, label: int | None, images) -> dict:
@@ -140,7 +144,7 @@ def test_bad_requests_are_one_line(runs, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_family_without_a_single_network_is_refused(tmp_path):
-    run = tiny_run("classifier", tmp_path / "classifier")
+def test_a_family_without_a_single_network_is_refused(shared_tiny_run, tmp_path):
+    run = shared_tiny_run("classifier")
     with raises_one_line(GenlabError, "has no single network to export"):
         api.export(run.path, "savedmodel", tmp_path / "x")

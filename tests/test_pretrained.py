@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import cli_error, raises_one_line, tiny_run
+from conftest import cli_error, raises_one_line
 from genlab import api, cli, families, pretrained
 from genlab.errors import GenlabError, RunError
 
@@ -111,10 +111,10 @@ def test_a_pretrained_model_cannot_be_resumed():
 
 # ---------------------------------------------------------------------------- building entries
 @pytest.fixture(scope="module")
-def tiny_cgan(tmp_path_factory):
+def tiny_cgan(shared_tiny_run):
     # The default cGAN generator is 1.37 MB of float32 weights (its 50-wide label embedding feeds a
     # 3136-unit dense layer), over the 1 MB a shipped model may take; an 8-wide embedding is 0.84 MB.
-    return tiny_run("cgan", tmp_path_factory.mktemp("runs") / "cgan", embedding_dim=8)
+    return shared_tiny_run("cgan", embedding_dim=8)          # test_export.py's cGAN too
 
 
 def test_build_from_a_run_then_sample_a_class_offline(tiny_cgan, assets_copy, tmp_path, monkeypatch, capsys):

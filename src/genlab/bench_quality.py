@@ -170,7 +170,7 @@ def genlab_curve(recipe: str, *, steps: int, every: int, samples: int, seed: int
         run = api.train("gan", preset=preset, overrides=settings, out=out / recipe, data_dir=data_dir, verbose=0)
     metrics = run.read_metrics()
     return {"label": LABELS[recipe], "points": points, "train_seconds": metrics["train_wall_s"],
-            "seconds_per_step": metrics.get("seconds_per_step")}
+            "seconds_per_step": metrics.get("seconds_per_step"), "housekeeping_share": metrics.get("housekeeping_share")}
 
 
 # ---------------------------------------------------------------------------- the command
@@ -256,11 +256,15 @@ def bench_chapter(*, reference: str | None = None, data_dir=None, backend: str |
         genlab_env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                                    os.environ.get("PYTHONPATH", "")]))
         genlab_seconds = run_timed(command, genlab_env)
-        genlab_train = {program: json.loads((out / program / "metrics.json").read_text()).get("train_wall_s")
-                        for program in REFERENCE_PROGRAMS}
+        genlab_metrics = {program: json.loads((out / program / "metrics.json").read_text()) for program in REFERENCE_PROGRAMS}
+    genlab_train = {program: genlab_metrics[program].get("train_wall_s") for program in REFERENCE_PROGRAMS}
     result = chapter_ratio(genlab_seconds, reference_seconds)
     result["reference_train_wall_s"] = {program: own[program].get("train_wall_s") for program in REFERENCE_PROGRAMS}
     result["genlab_train_wall_s"] = genlab_train
+    # What the GAN loop's logging, grids, strips and checkpoints cost within its training time.
+    housekeeping = genlab_metrics["gan"].get("housekeeping_share")
+    if housekeeping is not None:
+        result["genlab_gan_housekeeping_share"] = housekeeping
     rows = [[program, reference_seconds[program], result["reference_train_wall_s"][program], genlab_train[program]]
             for program in REFERENCE_PROGRAMS]
     rows.append(["whole chapter", result["reference_seconds"], "", genlab_seconds])
@@ -268,4 +272,6 @@ def bench_chapter(*, reference: str | None = None, data_dir=None, backend: str |
                 title="genlab bench chapter: genlab run chapter against the four reference recipes, back to back"))
     print(f"whole chapter: genlab {genlab_seconds:.0f} s, reference {result['reference_seconds']:.0f} s: "
           f"speed-up {result['speedup']:.2f}x (genlab takes {result['time_fraction']:.2f} of the reference's time)")
+    if housekeeping is not None:
+        print(f"genlab's GAN spent {100 * housekeeping:.1f}% of its training time logging, drawing and checkpointing")
     return result
