@@ -1,6 +1,8 @@
 """Data-parallel training (issue 14): N replicas with batch B/N compute the update one device
 computes with batch B, on JAX (keras.distribution) and TensorFlow (MirroredStrategy), and two
-JAX processes on 127.0.0.1 end with identical weights equal to a single-process run.
+JAX processes on 127.0.0.1 end with identical weights equal to a single-process run. Several
+steps in one compiled call (steps_per_execution, issue 17) make the same updates, on one device
+and on two.
 
 Everything runs in subprocesses: the number of devices must be fixed before jax or TensorFlow
 starts, and the main pytest process keeps its own backend. The networks are tiny dense ones
@@ -72,7 +74,8 @@ FAMILIES = {"gan": (TinyGAN, GANConfig(batch_size=8, latent_dim=4, ema=0.9, labe
 STEPS = 3
 
 
-def trained(family, devices, initial=None):
+def trained(family, devices, initial=None, chunked=False):
+    """STEPS steps, one call each, or (chunked) all in one call of the trainer's compiled loop."""
     trainer_class, config = FAMILIES[family]
     config.devices = devices
     keras.utils.set_random_seed(0)
@@ -82,8 +85,13 @@ def trained(family, devices, initial=None):
     start = trainer.state()
     images = np.random.default_rng(1).uniform(0, 1, (64, 4, 4, 1)).astype("float32")
     order = adversarial.DataOrder(len(images), trainer.images_per_step, 0)
-    outputs = [trainer.step(*trainer.batch(images, np.zeros(64), order.next_indices())) for _ in range(STEPS)]
-    outputs = {key: [float(backend.to_numpy(step[key])) for step in outputs] for key in outputs[0]}
+    batches = [trainer.batch(images, np.zeros(64), order.next_indices()) for _ in range(STEPS)]
+    if chunked:
+        stacked = trainer.steps(*(np.stack(parts) for parts in zip(*batches)))     # (STEPS,) per output
+        outputs = {key: np.asarray(backend.to_numpy(value), np.float64).reshape(STEPS).tolist() for key, value in stacked.items()}
+    else:
+        outputs = [trainer.step(*batch) for batch in batches]
+        outputs = {key: [float(backend.to_numpy(step[key])) for step in outputs] for key in outputs[0]}
     spread = None
     if backend.name() == "jax" and devices > 1:   # the state really lives on every device
         spread = min(len(variable.value.sharding.device_set) for variable in trainer.generator.trainable_variables)
@@ -99,8 +107,13 @@ if mode == "equivalence":
     for family in FAMILIES:
         one, start, one_outputs, _ = trained(family, 1)
         two, start_two, two_outputs, spread = trained(family, 2, start)
+        # The same steps in one compiled call (steps_per_execution), on one device and on two.
+        chunk_one, _, chunk_one_outputs, _ = trained(family, 1, start, chunked=True)
+        chunk_two, _, chunk_two_outputs, _ = trained(family, 2, start, chunked=True)
         report[family] = {"start": biggest(start, start_two), "state": biggest(one.state(), two.state()),
                           "moved": biggest(start, one.state()), "outputs": biggest(one_outputs, two_outputs),
+                          "chunked_state": max(biggest(one.state(), chunk.state()) for chunk in (chunk_one, chunk_two)),
+                          "chunked_outputs": max(biggest(one_outputs, chunk) for chunk in (chunk_one_outputs, chunk_two_outputs)),
                           "spread": spread, "d_loss": one_outputs["d_loss"]}
     print("RESULT " + json.dumps(report))
 else:   # reference (one process, one device) or process (one of two, one CPU device each)
@@ -149,6 +162,9 @@ def _check_equivalence(report: dict) -> None:
         # all) or per-replica BatchNorm statistics would differ by ~1e-2 or more.
         assert numbers["state"] < 1e-5, (family, numbers)
         assert numbers["outputs"] < 1e-5, (family, numbers)
+        # Several steps per compiled call (a loop in the graph) make the same updates.
+        assert numbers["chunked_state"] < 1e-5, (family, numbers)
+        assert numbers["chunked_outputs"] < 1e-5, (family, numbers)
 
 
 @needs_jax

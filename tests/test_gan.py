@@ -197,6 +197,67 @@ def test_housekeeping_time_is_measured_apart_from_the_steps(gan_run, tmp_path, m
     assert slowed["housekeeping_share"] == pytest.approx(slowed["housekeeping_s"] / slowed["train_wall_s"])
 
 
+# ------------------------------------------------------------------------------------ several steps per call
+
+
+@contextlib.contextmanager
+def chunk_recorder(monkeypatch, poison_step: int | None = None):
+    """Record how many steps each call of a new GANTrainer runs (1: `step`, n: `steps`), and
+    give step `poison_step` (counted over the run) a NaN batch."""
+    original_init, original_batch = GANTrainer.__init__, GANTrainer.batch
+    calls, batches = [], itertools.count(1)
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        one, many = self.step, self.steps
+
+        def step(*arguments):
+            calls.append(1)
+            return one(*arguments)
+
+        def steps(*stacked):
+            calls.append(len(stacked[0]))
+            return many(*stacked)
+
+        self.step, self.steps = step, steps
+
+    def batch(self, *arguments):
+        real, *labels = original_batch(self, *arguments)
+        return (real * np.float32("nan") if next(batches) == poison_step else real, *labels)
+
+    monkeypatch.setattr(GANTrainer, "__init__", init)
+    monkeypatch.setattr(GANTrainer, "batch", batch)
+    yield calls
+
+
+def test_several_steps_per_call_make_the_same_run(gan_run, tmp_path, monkeypatch):
+    """steps_per_execution=3 runs the steps between the log/grid/checkpoint steps (2, 3, 4, 6)
+    in one compiled call each, and the run is the one-step-per-call run: the same history and
+    the same checkpoint, array for array."""
+    with chunk_recorder(monkeypatch) as calls:
+        chunked = tiny_run("gan", tmp_path / "chunked", preset="chapter", seed=5, steps_per_execution=3)
+    assert calls == [2, 1, 1, 2]
+    def losses(run):
+        return [{key: value for key, value in row.items() if key != "seconds"} for row in run.read_history()]
+
+    assert [row["step"] for row in losses(chunked)] == [2, 4, 6]
+    assert losses(chunked) == [pytest.approx(row, rel=1e-5) for row in losses(gan_run)]
+    with np.load(chunked.path / "checkpoints" / "step-000006.npz") as mine, \
+            np.load(gan_run.path / "checkpoints" / "step-000006.npz") as reference:
+        assert sorted(mine.files) == sorted(reference.files)
+        for key in reference.files:
+            assert np.allclose(mine[key], reference[key], rtol=1e-5, atol=1e-6), key
+
+
+def test_a_nan_inside_a_call_of_several_steps_names_its_own_step(tmp_path, monkeypatch):
+    """Steps 5 and 6 run in one call; a NaN batch at step 6 is reported as step 6, and the run
+    keeps the checkpoint of step 3."""
+    with chunk_recorder(monkeypatch, poison_step=6) as calls:
+        with raises_one_line(DivergenceError, r"gan diverged at step 6: .*nan.*; the last good checkpoint \(step 3\) is kept"):
+            tiny_run("gan", tmp_path / "nan", preset="chapter", steps_per_execution=3)
+    assert calls == [2, 1, 1, 2]
+
+
 # ------------------------------------------------------------------------------------ NaN guard
 
 

@@ -10,6 +10,10 @@ resume exact, the divergence guard and its rollback, the progress grids and the 
         history row every log_every, fixed-noise grid + 1x5 strip every sample_every,
         checkpoint every checkpoint_every (and at the end)
 
+With steps_per_execution = k > 1, up to k consecutive steps run in one compiled call
+(`trainer.steps`, a loop inside the graph), never across a step where something above happens;
+the updates are the same, step for step.
+
 A step keeps all its state in Keras variables (networks, optimizers, the noise SeedGenerator,
 the EMA generator) and reads randomness only from `trainer.seed_generator`, so it can run
 stateless over `trainer.state_variables()` (what the JAX backend needs); the backend-specific
@@ -79,6 +83,8 @@ class AdversarialTrainer:
             self.g_optimizer.build(self.generator.trainable_variables)
             self.seed_generator = keras.random.SeedGenerator(config.seed)
             self.step = backend.compile_step(self.train_step, self.state_variables())
+            # Several steps per call (config.steps_per_execution > 1): None where the backend runs one.
+            self.steps = backend.compile_steps(self.train_step, self.state_variables())
 
     # ---- what a family defines ------------------------------------------------------
     def build_generator(self):
@@ -398,30 +404,42 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
         save_checkpoint(run, trainer, start_step, order, elapsed_before)   # something to roll back to
     step = start_step
     housekeeping = 0.0                      # seconds of this invocation spent logging, drawing and checkpointing
-    pending: list[tuple[int, dict]] = []   # (step, its outputs, not yet read back from the device)
+    pending: list[tuple[int, int, dict]] = []   # (last step, steps, outputs), not yet read back from the device
     observers = list(_OBSERVERS)
-    observed = tuple(every for every, _ in observers)
+    boundaries = (config.log_every, config.sample_every, config.checkpoint_every, *(every for every, _ in observers))
+    per_call = backend.steps_per_execution(getattr(config, "steps_per_execution", 1)) if trainer.steps is not None else 1
     try:
         while step < config.steps:
-            step += 1
-            pending.append((step, trainer.step(*trainer.batch(images, dataset.y_train, order.next_indices()))))
-            boundaries = (config.log_every, config.sample_every, config.checkpoint_every, *observed)
+            # Up to per_call steps in one call, ending at the next step where anything happens.
+            count = min(per_call, config.steps - step, *(every - step % every for every in boundaries))
+            batches = [trainer.batch(images, dataset.y_train, order.next_indices()) for _ in range(count)]
+            if count == 1:
+                outputs = trainer.step(*batches[0])
+            else:
+                outputs = trainer.steps(*(np.stack(parts) for parts in zip(*batches)))   # (count, batch, ...) each
+            step += count
+            pending.append((step, count, outputs))
             if step < config.steps and all(step % every for every in boundaries):
                 continue   # no host sync: the device runs ahead while Python prepares the next batch
             # The chunk's results are read back once; the guard sees every step of it before
             # anything is logged, drawn or checkpointed.
             problem, problem_step = None, step
-            for pending_step, outputs in pending:
-                values = {key: float(backend.to_numpy(value)) for key, value in outputs.items()}   # detached on torch
-                problem = divergence(values, trainer, check_weights=False)
+            for last_step, count, outputs in pending:
+                arrays = {key: np.asarray(backend.to_numpy(value), dtype=np.float64).reshape(count)   # detached on torch
+                          for key, value in outputs.items()}
+                for index in range(count):
+                    values = {key: float(array[index]) for key, array in arrays.items()}
+                    problem = divergence(values, trainer, check_weights=False)
+                    if problem is not None:
+                        problem_step = last_step - count + 1 + index
+                        break
+                    for key, value in values.items():
+                        window.setdefault(key, []).append(value)
                 if problem is not None:
-                    problem_step = pending_step
                     break
-                for key, value in values.items():
-                    window.setdefault(key, []).append(value)
             if problem is None:
                 problem = divergence({}, trainer, check_weights=step % config.log_every == 0)
-            progress.update(len(pending))
+            progress.update(sum(count for _, count, _ in pending))
             pending = []
             if problem is not None:
                 if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:

@@ -30,9 +30,9 @@ from genlab.runs import Run
 
 DEFAULT_SEED = 0
 # What --resume may change: how long training goes on (steps, epochs, a time budget), what to do
-# on NaN, the device count (a checkpoint resumes on any), and diffusion's after-training FID
-# figure; none of them changes the networks or the data order.
-RESUME_SETTABLE = {"steps", "epochs", "time_budget_s", "on_nan", "devices", "fid_steps", "fid_samples"}
+# on NaN, the device count (a checkpoint resumes on any), diffusion's after-training FID figure
+# and the steps per compiled call; none of them changes the networks or the data order.
+RESUME_SETTABLE = {"steps", "epochs", "time_budget_s", "on_nan", "devices", "fid_steps", "fid_samples", "steps_per_execution"}
 MAX_SAMPLES = 1_000_000       # one call's images: 1e6 x 784 float32 is already 3 GB
 MAX_INTERPOLATION_STEPS = 1000
 
@@ -87,7 +87,8 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
             KERAS_BACKEND when None.
         verbose: 0 trains quietly, 1 shows progress bars.
         resume: a run folder to continue from its last checkpoint instead of starting a new run;
-            only steps, epochs and on_nan may change in `overrides`, and only to train further.
+            only RESUME_SETTABLE's keys may change in `overrides` (steps, epochs, time_budget_s,
+            on_nan, devices, fid_steps, fid_samples, steps_per_execution), and only to train further.
         print_summary: print the final metrics as a table.
         devices: data-parallel replicas (gan, cgan, wgan-gp; the config key `devices`): on jax
             keras.distribution.DataParallel over that many devices of all processes, on tensorflow

@@ -8,7 +8,8 @@ CPUs with oneDNN); `--backend` or KERAS_BACKEND choose another.
 Custom training loops (the adversarial families) write their step with backend-agnostic
 `keras.ops`, keep every piece of state in Keras variables (networks, optimizers, the noise
 `SeedGenerator`), and call `minimize(loss_fn, variables, optimizer)` for each network;
-`compile_step(step, state_variables)` turns the step into a graph where the backend has one.
+`compile_step(step, state_variables)` turns the step into a graph where the backend has one,
+and `compile_steps` runs several steps in one call (a loop inside that graph).
 
 - tensorflow: GradientTape + `tf.function` (one compiled graph per step; oneDNN kernels).
 - torch: eager autograd (`loss.backward()`), as Keras' own torch trainer does.
@@ -343,6 +344,46 @@ def compile_step(step: Callable, state_variables: Sequence = ()) -> Callable:
     return step
 
 
+def compile_steps(step: Callable, state_variables: Sequence = ()) -> Callable | None:
+    """Several steps in one compiled call (what Keras' `steps_per_execution` does for fit):
+    `steps(*stacked)` runs `step` on stacked[i] for i = 0..n-1 in order, where every argument
+    has the step's own shape with a leading axis of n, and returns the step's outputs stacked
+    the same way, a (n,) array for each scalar. The updates are those of n calls of
+    `compile_step(step)`; what goes is the host's work between them (one dispatch, one copy of
+    the batches, no Python per step), which is what a fast GPU step waits on.
+
+    - tensorflow: a `tf.while_loop` in one graph (each data-parallel iteration a `strategy.run`);
+    - jax: `jax.lax.scan` inside one `jax.jit`, the state threaded as the loop's carry;
+    - torch: None (Keras' torch trainer also runs one batch per call: see `steps_per_execution`).
+
+    A loop, not n copies of the step: tracing and compiling cost about one step whatever n is."""
+    backend = name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        one = _tf_replicated(step, _DATA_PARALLEL.strategy) if _DATA_PARALLEL.strategy is not None else step
+
+        def steps(*stacked):
+            count = tf.shape(stacked[0])[0]
+            # The first step is traced outside the loop: its outputs' names and dtypes shape the
+            # loop's TensorArrays (the step is traced twice, once per copy, not n times).
+            first = one(*(argument[0] for argument in stacked))
+            arrays = {key: tf.TensorArray(tf.convert_to_tensor(value).dtype, size=count).write(0, value)
+                      for key, value in first.items()}
+
+            def body(index, arrays):
+                outputs = one(*(argument[index] for argument in stacked))
+                return index + 1, {key: arrays[key].write(index, outputs[key]) for key in arrays}
+
+            _, arrays = tf.while_loop(lambda index, _: index < count, body, (tf.constant(1), arrays))
+            return {key: array.stack() for key, array in arrays.items()}
+
+        return tf.function(steps, jit_compile=False, reduce_retracing=True)
+    if backend == "jax":
+        return _jax_compiled(step, state_variables, _DATA_PARALLEL.batch_sharding, stacked=True)
+    return None
+
+
 # ---------------------------------------------------------------------------- data-parallel training
 # Data parallelism comes from the engines, never home-made:
 # - jax: keras.distribution.DataParallel (variables replicated over a 1-D device mesh) and the
@@ -505,7 +546,7 @@ def _tf_replicated(step: Callable, strategy) -> Callable:
 
 def _jax_global_batch(array, sharding):
     """A global jax.Array of `array` (the whole batch, the same in every process) sharded along
-    its first axis; each process materialises only the rows of its own devices."""
+    its batch axis (`sharding`'s); each process materialises only the rows of its own devices."""
     import jax
     import numpy as np
 
@@ -650,7 +691,9 @@ def _check_only_state_written(scope, mapping) -> None:
                           "add it there so the JAX backend carries it")
 
 
-def _jax_compiled(step: Callable, state_variables: Sequence, batch_sharding=None) -> Callable:
+def _jax_compiled(step: Callable, state_variables: Sequence, batch_sharding=None, stacked: bool = False) -> Callable:
+    """jax.jit of the stateless step; `stacked`: of a `lax.scan` of it over the arguments'
+    leading axis (see `compile_steps`), the state values as the scan's carry."""
     import jax
     import keras
 
@@ -666,8 +709,14 @@ def _jax_compiled(step: Callable, state_variables: Sequence, batch_sharding=None
         _check_only_state_written(scope, variables)
         return [scope.get_current_value(variable) for variable in variables], outputs
 
+    def scanned(values, args):
+        return jax.lax.scan(pure, values, args)      # outputs: each scalar stacked to (n,)
+
     # The old state is dead once the new one exists: donating it lets XLA update in place.
-    compiled = jax.jit(pure, donate_argnums=0)
+    compiled = jax.jit(scanned if stacked else pure, donate_argnums=0)
+    if batch_sharding is not None and stacked:
+        # The batch axis is the second one: (n steps, global batch, ...).
+        batch_sharding = jax.sharding.NamedSharding(batch_sharding.mesh, jax.sharding.PartitionSpec(None, *batch_sharding.spec))
 
     def run(*args):
         if batch_sharding is not None:

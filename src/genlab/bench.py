@@ -99,9 +99,14 @@ def bench_limit(args) -> dict:
 
 
 def bench_gan(args) -> dict:
-    from genlab import data
+    from genlab import backend, data
     from genlab.families.gan import CHAPTER, GANConfig, GANTrainer, step_flops
 
+    per_call = getattr(args, "steps_per_execution", None) or 1
+    if per_call < 1:
+        raise GenlabError(f"--steps-per-execution must be at least 1, got {per_call}")
+    if per_call > 1 and backend.name() == "torch":
+        raise GenlabError("--steps-per-execution needs the tensorflow or jax backend (torch runs one step per call)")
     steps = args.steps or 60
     folder = mnist_folder(args.data_dir)
     reference = run_reference(find_reference(args.reference), "gan", folder, ["--steps", str(steps + 3)])
@@ -110,11 +115,14 @@ def bench_gan(args) -> dict:
     flops = step_flops(32, 128)
     rows, results = [], {"reference_seconds_per_step": reference["seconds_per_step"]}
     rows.append(["reference (textbook loop)", reference["seconds_per_step"], flops / reference["seconds_per_step"] / 1e9, 1.0])
-    for label, precision in (("genlab chapter (float32)", "float32"), ("genlab chapter (mixed_bfloat16)", "mixed_bfloat16")):
+    sides = [("genlab chapter (float32)", "float32", 1, "float32"), ("genlab chapter (mixed_bfloat16)", "mixed_bfloat16", 1, "bf16")]
+    if per_call > 1:
+        # The same float32 step, per_call of them in one compiled call (a loop in the graph).
+        sides.append((f"genlab chapter (float32, {per_call} steps per call)", "float32", per_call, f"float32_x{per_call}"))
+    for label, precision, side_per_call, key in sides:
         config = GANConfig(**{**CHAPTER, "dtype_policy": precision})
         trainer = GANTrainer(config, dataset.image_shape)
-        seconds = _time_steps(trainer, images, steps)
-        key = "float32" if precision == "float32" else "bf16"
+        seconds = _time_steps(trainer, images, steps, per_call=side_per_call)
         results[f"genlab_{key}_seconds_per_step"] = seconds
         results[f"genlab_{key}_gflops_per_s"] = flops / seconds / 1e9
         results[f"speedup_{key}"] = reference["seconds_per_step"] / seconds
@@ -134,23 +142,32 @@ def bench_gan(args) -> dict:
     return results
 
 
-def _time_steps(trainer, images: np.ndarray, steps: int, windows: int = 5) -> float:
-    """Median seconds per step over `windows` timed windows, after a 5-step warm-up."""
+def _time_steps(trainer, images: np.ndarray, steps: int, windows: int = 5, per_call: int = 1) -> float:
+    """Median seconds per step over `windows` timed windows, after a warm-up of 5 calls; each
+    call runs `per_call` steps (several: `trainer.steps` on stacked batches, as the training loop
+    does with steps_per_execution), the batches gathered inside the window as in training."""
+    from genlab import backend
+
     rng = np.random.default_rng(0)
 
-    def one_step():
-        return trainer.step(images[np.sort(rng.choice(len(images), 128, replace=False))])
+    def batch():
+        return images[np.sort(rng.choice(len(images), 128, replace=False))]
+
+    def one_call():
+        if per_call == 1:
+            return trainer.step(batch())
+        return trainer.steps(np.stack([batch() for _ in range(per_call)]))
 
     for _ in range(5):
-        float(one_step()["d_loss"])
-    per_window = max(steps // windows, 1)
+        np.asarray(backend.to_numpy(one_call()["d_loss"]))
+    calls = max(steps // (windows * per_call), 1)
     timings = []
     for _ in range(windows):
         start = time.perf_counter()
-        for _ in range(per_window):
-            result = one_step()
-        float(result["d_loss"])  # wait for the last step to finish
-        timings.append((time.perf_counter() - start) / per_window)
+        for _ in range(calls):
+            result = one_call()
+        np.asarray(backend.to_numpy(result["d_loss"]))  # wait for the last step to finish
+        timings.append((time.perf_counter() - start) / (calls * per_call))
     return float(np.median(timings))
 
 

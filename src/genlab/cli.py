@@ -198,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=None,
                        help="gan: timed steps per side; diffusion, backends: timed training steps (backends: default 20); "
                             "quality: training steps (default 2000)")
+    bench.add_argument("--steps-per-execution", type=int, default=None,
+                       help="gan: also time the float32 step with this many steps per compiled call")
     bench.add_argument("--families", default=None, help="backends: comma-separated families (default: all)")
     bench.add_argument("--backends", default=None, help="backends: comma-separated backends (default: tensorflow,jax,torch)")
     bench.add_argument("--warmup", type=int, default=None, help="backends: untimed calls first, compilation included (default 3)")

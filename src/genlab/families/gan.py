@@ -47,6 +47,8 @@ class GANConfig:
     seed: int = describe(0, "random seed (weights, noise, data order)")
     devices: int = describe(1, "data-parallel replicas (--devices): jax keras.distribution over the devices of all processes, "
                                "tensorflow MirroredStrategy over this host's GPUs; batch_size stays the global batch")
+    steps_per_execution: int = describe(1, "steps per compiled call, a loop inside the graph (same updates; for fast GPUs, "
+                                           "where the host's work between steps shows); torch runs one")
 
     def validate(self):
         if self.output not in ("sigmoid", "logits"):
@@ -55,7 +57,8 @@ class GANConfig:
             raise ConfigError(f"on_nan '{self.on_nan}' is unknown; choose stop or rollback")
         if self.dtype_policy not in DTYPE_POLICIES:
             raise ConfigError(f"dtype_policy '{self.dtype_policy}' is unknown; choose {', '.join(DTYPE_POLICIES)}")
-        for key in ("steps", "batch_size", "latent_dim", "sample_every", "log_every", "checkpoint_every", "sample_grid", "devices"):
+        for key in ("steps", "batch_size", "latent_dim", "sample_every", "log_every", "checkpoint_every", "sample_grid", "devices",
+                    "steps_per_execution"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
         if not 0.0 <= self.label_smoothing < 0.5:
