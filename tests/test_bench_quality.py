@@ -104,6 +104,13 @@ def test_bench_quality_refuses_bad_input_in_one_line(capsys):
     assert len(errors) == 2 and "too few" in errors[0] and "must include reference" in errors[1]
 
 
+def test_bench_gan_refuses_a_bad_steps_per_execution_before_any_training(capsys):
+    from genlab import cli
+
+    assert cli.main(["bench", "gan", "--steps-per-execution", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "genlab: error: --steps-per-execution must be at least 1, got 0"
+
+
 # ---------------------------------------------------------------------------- the reference's snapshots
 STAND_IN = '''
 """A stand-in for seed_reference.py with its shape: main(argv), a discriminator trained with

@@ -784,7 +784,9 @@ def save_images(images: np.ndarray, png: str | Path | None = None, *, npz: str |
     if npz is not None:
         with io.atomic_path(npz) as tmp:
             with open(tmp, "wb") as handle:
-                np.savez_compressed(handle, images=np.asarray(images, dtype=np.float32))
+                # Not savez_compressed: generated float32 pixels barely compress (10000 GAN samples:
+                # 29.1 MB against 31.4 MB) and deflating them took 0.9 s of a 10000-sample command.
+                np.savez(handle, images=np.asarray(images, dtype=np.float32))
         written.append(Path(npz))
     return written
 

@@ -102,7 +102,8 @@ def bench_gan(args) -> dict:
     from genlab import backend, data
     from genlab.families.gan import CHAPTER, GANConfig, GANTrainer, step_flops
 
-    per_call = getattr(args, "steps_per_execution", None) or 1
+    per_call = getattr(args, "steps_per_execution", None)
+    per_call = 1 if per_call is None else per_call
     if per_call < 1:
         raise GenlabError(f"--steps-per-execution must be at least 1, got {per_call}")
     if per_call > 1 and backend.name() == "torch":
