@@ -349,7 +349,7 @@ def test_resume_refuses_other_settings_and_other_shapes(tmp_path):
     run = tiny_run("ae", tmp_path / "run", architecture="dense")
     config_file = run.path / "config.toml"
     before = {name: (run.path / name).read_bytes() for name in ("config.toml", "metrics.json", "history.csv")}
-    with raises_one_line(ConfigError, r"--resume cannot change latent_dim, learning_rate \(only devices, epochs, fid_samples, fid_steps, on_nan, steps, time_budget_s\)"):
+    with raises_one_line(ConfigError, r"--resume cannot change latent_dim, learning_rate \(only devices, epochs, fid_samples, fid_steps, on_nan, steps, steps_per_execution, time_budget_s\)"):
         api.train("ae", resume=run.path, overrides={"latent_dim": 16, "learning_rate": 0.1, "epochs": 3},
                   verbose=0, print_summary=False)
     assert {name: (run.path / name).read_bytes() for name in before} == before

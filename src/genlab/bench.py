@@ -224,7 +224,7 @@ def bench_diffusion(args) -> dict:
     Untrained weights: the speed does not depend on them."""
     import keras
 
-    from genlab import data
+    from genlab import data, training
     from genlab.families import diffusion
 
     config = diffusion.DiffusionConfig()
@@ -233,6 +233,7 @@ def bench_diffusion(args) -> dict:
     trainer = diffusion._trainer_class()(network, diffusion.alpha_bar_of(config), config, dataset.num_classes)
     trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm,
                                                     use_ema=True, ema_momentum=config.ema))
+    training.build_optimizer(trainer)    # else the first step creates its slots and TensorFlow traces twice
     images = data.to_float(dataset.x_train)
     rng = np.random.default_rng(0)
 
