@@ -356,7 +356,8 @@ def compile_steps(step: Callable, state_variables: Sequence = ()) -> Callable | 
     - jax: `jax.lax.scan` inside one `jax.jit`, the state threaded as the loop's carry;
     - torch: None (Keras' torch trainer also runs one batch per call: see `steps_per_execution`).
 
-    A loop, not n copies of the step: tracing and compiling cost about one step whatever n is."""
+    A loop, not n copies of the step: tracing and compiling cost the same whatever n is (one copy
+    of the step on jax, two on tensorflow, which traces the first iteration apart)."""
     backend = name()
     if backend == "tensorflow":
         import tensorflow as tf

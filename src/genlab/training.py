@@ -88,7 +88,8 @@ def build_optimizer(model) -> None:
     itself makes, so a checkpoint's slots line up. Done up front because a model Keras cannot
     build symbolically (diffusion's trainer: a subclassed Model whose loss needs no targets) would
     otherwise create them inside the first traced step, and TensorFlow then traces the whole train
-    step a second time (measured on the tiny diffusion run: 6 s of its 28)."""
+    step a second time (measured: the default U-Net's train-step tracing took 15.4 s, 5.9 s with
+    this; the tiny test run's 10.2 s, 3.6 s)."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
 
