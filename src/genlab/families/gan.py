@@ -48,7 +48,9 @@ class GANConfig:
     devices: int = describe(1, "data-parallel replicas (--devices): jax keras.distribution over the devices of all processes, "
                                "tensorflow MirroredStrategy over this host's GPUs; batch_size stays the global batch")
     steps_per_execution: int = describe(1, "steps per compiled call, a loop inside the graph (same updates; for fast GPUs, "
-                                           "where the host's work between steps shows); torch runs one")
+                                           "where the host's work between steps shows); a call ends where a log, grid or "
+                                           "checkpoint is due, so pick a divisor of those intervals (a shorter call compiles "
+                                           "once more); torch runs one")
 
     def validate(self):
         if self.output not in ("sigmoid", "logits"):
