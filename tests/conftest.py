@@ -32,7 +32,7 @@ def tiny_run(family: str, out: str | Path, *, preset: str = "default", **overrid
 @pytest.fixture(scope="session")
 def shared_tiny_run(tmp_path_factory):
     """tiny_run, trained once per test session for each (family, settings): for runs that several
-    modules only read (a tiny diffusion run alone takes about 30 s, mostly tracing). Tests that change
+    modules only read (a tiny diffusion run alone takes about 20 s, much of it tracing). Tests that change
     a run copy it first."""
     cache = {}
 

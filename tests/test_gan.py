@@ -237,6 +237,7 @@ def test_several_steps_per_call_make_the_same_run(gan_run, tmp_path, monkeypatch
     with chunk_recorder(monkeypatch) as calls:
         chunked = tiny_run("gan", tmp_path / "chunked", preset="chapter", seed=5, steps_per_execution=3)
     assert calls == [2, 1, 1, 2]
+
     def losses(run):
         return [{key: value for key, value in row.items() if key != "seconds"} for row in run.read_history()]
 

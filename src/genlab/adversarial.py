@@ -407,7 +407,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
     pending: list[tuple[int, int, dict]] = []   # (last step, steps, outputs), not yet read back from the device
     observers = list(_OBSERVERS)
     boundaries = (config.log_every, config.sample_every, config.checkpoint_every, *(every for every, _ in observers))
-    per_call = backend.steps_per_execution(getattr(config, "steps_per_execution", 1)) if trainer.steps is not None else 1
+    per_call = config.steps_per_execution if trainer.steps is not None else 1   # None: torch runs one step per call
     try:
         while step < config.steps:
             # Up to per_call steps in one call, ending at the next step where anything happens.
@@ -424,14 +424,14 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
             # The chunk's results are read back once; the guard sees every step of it before
             # anything is logged, drawn or checkpointed.
             problem, problem_step = None, step
-            for last_step, count, outputs in pending:
-                arrays = {key: np.asarray(backend.to_numpy(value), dtype=np.float64).reshape(count)   # detached on torch
+            for last_step, length, outputs in pending:
+                arrays = {key: np.asarray(backend.to_numpy(value), dtype=np.float64).reshape(length)   # detached on torch
                           for key, value in outputs.items()}
-                for index in range(count):
+                for index in range(length):
                     values = {key: float(array[index]) for key, array in arrays.items()}
                     problem = divergence(values, trainer, check_weights=False)
                     if problem is not None:
-                        problem_step = last_step - count + 1 + index
+                        problem_step = last_step - length + 1 + index
                         break
                     for key, value in values.items():
                         window.setdefault(key, []).append(value)
@@ -439,7 +439,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
                     break
             if problem is None:
                 problem = divergence({}, trainer, check_weights=step % config.log_every == 0)
-            progress.update(sum(count for _, count, _ in pending))
+            progress.update(sum(length for _, length, _ in pending))
             pending = []
             if problem is not None:
                 if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:

@@ -95,14 +95,14 @@ def build_optimizer(model) -> None:
 
 
 def restore(run, model) -> tuple[int, float]:
-    """Load RUN's last epoch checkpoint into a compiled model: returns (epochs done, seconds spent)."""
+    """Load RUN's last epoch checkpoint into a compiled model whose optimizer is built
+    (`build_optimizer`): returns (epochs done, seconds spent)."""
     from genlab import checkpoints
     from genlab.errors import RunError
 
     meta = checkpoints.latest(run)
     if "epoch" not in meta:
         raise RunError(f"{run.path}'s checkpoint is not an epoch checkpoint; resume it with its own family")
-    build_optimizer(model)
     with checkpoints.arrays(run, meta) as arrays:
         checkpoints.assign(_variable_groups(model), arrays)
     run.truncate_history(lambda row: row["epoch"] <= meta["epoch"])   # rows logged after the checkpoint
