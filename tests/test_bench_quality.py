@@ -95,6 +95,29 @@ def test_bench_quality_end_to_end_writes_every_curve_and_the_figure(tmp_path, mo
     assert "target: the textbook loop's final FID 1000.00" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("fids, wanted", [([184.0, 92.0], {100, 140, 180}),  # half a decade: round values
+                                           ([60.0, 9.0], {10, 20, 30, 50})])  # wider: 2, 3 and 5 times a decade
+def test_the_fid_figure_labels_its_whole_range(tmp_path, monkeypatch, fids, wanted):
+    """A short run's FIDs (92 to 184) got only the labels 90 and 100 on the log axis: the upper
+    part of the plot had none. Every span now gets labels across it."""
+    from genlab import plotting
+
+    drawn = {}
+
+    def keep(figure, path):
+        figure.canvas.draw()
+        axis = figure.axes[0]
+        low, high = axis.get_ylim()
+        drawn["labels"] = {float(label.get_text()) for label in axis.get_yticklabels(which="both")
+                           if label.get_text() and low <= label.get_position()[1] <= high}
+        return path
+
+    monkeypatch.setattr(plotting, "_save", keep)
+    plotting.fid_against_seconds([("a", [1.0, 2.0], fids)], tmp_path / "f.png", target=min(fids) * 1.1)
+    assert wanted <= drawn["labels"], drawn
+    assert max(drawn["labels"]) > (min(fids) * max(fids)) ** 0.5     # labels in the upper half of the range too
+
+
 def test_bench_quality_refuses_bad_input_in_one_line(capsys):
     from genlab import cli
 

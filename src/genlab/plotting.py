@@ -241,15 +241,17 @@ def fid_against_seconds(series: Sequence[tuple[str, Sequence[float], Sequence[fl
     if target is not None:
         axis.axhline(target, color="gray", linestyle="--", linewidth=1, label=f"target FID {target:.2f}")
     axis.set_yscale("log")
-    # Plain numbers (180, 20), not 1.8x10^2. A decade has one major tick at most, so minor ticks are
-    # labelled too: every one over a narrow span, 2, 3 and 5 times a power of ten over up to 2.5
-    # decades (all would crowd), none over a wider span (enough decades are labelled).
+    # Plain numbers (180, 20), not 1.8x10^2. A decade has one major tick at most, so over less than
+    # half a decade (90 to 190: the log locator's ticks were 90 and 100 only) evenly spaced round
+    # values are the ticks; over up to 2.5 decades minor ticks at 2, 3 and 5 times a power of ten
+    # are labelled too (all would crowd); over a wider span the decades suffice.
     plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
     values = [fid for _, _, fids in series for fid in fids if np.isfinite(fid) and fid > 0] + ([target] if target else [])
     span = np.log10(max(values) / min(values)) if values else 0.0
     axis.yaxis.set_major_formatter(plain)
     if span < 0.5:
-        axis.yaxis.set_minor_formatter(plain)
+        axis.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        axis.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     elif span < 2.5:
         axis.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 3.0, 5.0)))
         axis.yaxis.set_minor_formatter(plain)
