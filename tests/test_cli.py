@@ -83,7 +83,7 @@ def test_train_classifier_end_to_end(tmp_path, capsys):
     assert "is a classifier run, which does not generate images" in cli_error(capsys)
     # And --out refuses to overwrite the finished run.
     assert cli.main(["train", "classifier", "--set", "dataset=mnist-5k", "--out", str(out), "--quiet"]) == 2
-    assert "already exists and is not empty" in cli_error(capsys)
+    assert "is already a run folder" in cli_error(capsys)
 
 
 def test_train_on_real_mnist(real_mnist_dir, tmp_path, capsys):

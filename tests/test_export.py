@@ -107,17 +107,24 @@ def test_export_runs_outside_genlab_and_matches_it(runs, format, tmp_path):
     assert max(worst.values()) < ATOL, worst
 
 
-def test_existing_out_is_refused_and_force_replaces_it(runs, tmp_path, capsys):
+def test_existing_out_is_refused_and_force_replaces_only_an_earlier_export(runs, tmp_path, capsys):
     out = tmp_path / "decoder"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    with raises_one_line(RunError, "already exists; choose another --out or pass --force"):
+    with raises_one_line(RunError, "already exists and is not empty; choose another path, or pass --force"):
         api.export(runs["vae"], "savedmodel", out)
     assert cli.main(["export", str(runs["vae"]), "--format", "savedmodel", "--out", str(out)]) == 2
     assert "--force" in cli_error(capsys)
+    # --force replaces what genlab made, never a folder of the user's own.
+    assert cli.main(["export", str(runs["vae"]), "--format", "savedmodel", "--out", str(out), "--force"]) == 2
+    assert "not made by genlab" in cli_error(capsys)
     assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()
+    out.rmdir()
+    assert cli.main(["export", str(runs["vae"]), "--format", "savedmodel", "--out", str(out)]) == 0
+    first = (out / "saved_model.pb").stat().st_mtime_ns
     assert cli.main(["export", str(runs["vae"]), "--format", "savedmodel", "--out", str(out), "--force"]) == 0
-    assert (out / "saved_model.pb").is_file() and not (out / "keep.txt").exists()
+    assert (out / "saved_model.pb").is_file() and (out / "saved_model.pb").stat().st_mtime_ns >= first
     assert sorted(path.name for path in tmp_path.iterdir()) == ["decoder"]      # no temporary folders left
 
 

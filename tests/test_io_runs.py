@@ -138,7 +138,7 @@ def test_create_refuses_a_non_empty_out(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
-    with raises_one_line(RunError, r"output folder .*mine already exists and is not empty; choose another --out or use --resume"):
+    with raises_one_line(RunError, r"--out .*mine already exists and is not empty; choose another path"):
         Run.create("ae", out=out)
     assert (out / "precious.txt").read_text() == "keep me"
 
@@ -151,7 +151,7 @@ def test_create_accepts_an_empty_or_new_out(tmp_path):
 
 def test_create_under_a_file_is_a_run_error(tmp_path):
     (tmp_path / "file").write_text("x")
-    with raises_one_line(RunError, r"cannot create run folder"):
+    with raises_one_line(RunError, r"is below .*file, which is a file, not a folder"):
         Run.create("ae", out=tmp_path / "file" / "run")
 
 

@@ -31,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from genlab import interrupts
 from genlab.errors import ConfigError, DivergenceError, GenlabError, RunError
 
 log = logging.getLogger("genlab.train")
@@ -330,6 +331,11 @@ def rollback(run, trainer: AdversarialTrainer, order: DataOrder, problem: str, c
     from genlab.backend import to_numpy
 
     meta = load_checkpoint(run, trainer, order)
+    restored = [float(to_numpy(optimizer.learning_rate)) for optimizer in (trainer.d_optimizer, trainer.g_optimizer)]
+    if not all(math.isfinite(rate) and rate > 0 for rate in restored):
+        # Halving cannot make an infinite or NaN rate finite: say so instead of retrying three times.
+        raise DivergenceError(f"{problem}; the checkpoint's learning rates {restored} are not positive finite numbers, so a "
+                              "rollback cannot help; start again with --set learning_rate=... (e.g. 0.0002)")
     factor = 0.5 ** count
     for optimizer in (trainer.d_optimizer, trainer.g_optimizer):
         optimizer.learning_rate.assign(float(to_numpy(optimizer.learning_rate)) * factor)
@@ -408,6 +414,8 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
     observers = list(_OBSERVERS)
     boundaries = (config.log_every, config.sample_every, config.checkpoint_every, *(every for every, _ in observers))
     per_call = config.steps_per_execution if trainer.steps is not None else 1   # None: torch runs one step per call
+    signals = contextlib.ExitStack()
+    request = signals.enter_context(interrupts.deferred())   # Ctrl-C / SIGTERM: stop at a step boundary
     try:
         while step < config.steps:
             # Up to per_call steps in one call, ending at the next step where anything happens.
@@ -419,7 +427,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
                 outputs = trainer.steps(*(np.stack(parts) for parts in zip(*batches)))   # (count, batch, ...) each
             step += count
             pending.append((step, count, outputs))
-            if step < config.steps and all(step % every for every in boundaries):
+            if step < config.steps and all(step % every for every in boundaries) and not request.pending:
                 continue   # no host sync: the device runs ahead while Python prepares the next batch
             # The chunk's results are read back once; the guard sees every step of it before
             # anything is logged, drawn or checkpointed.
@@ -443,8 +451,11 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
             pending = []
             if problem is not None:
                 if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:
-                    raise DivergenceError(f"{run.family_name} diverged at step {problem_step}: {problem}; the last good checkpoint "
-                                          f"(step {last_good}) is kept; lower learning_rate and --resume, or use --set on_nan=rollback")
+                    kept = (f"the last good checkpoint (step {last_good}) is kept; lower learning_rate and --resume"
+                            if (run.checkpoints / "latest.json").is_file() else
+                            "no checkpoint had been written yet; start again with a lower learning_rate")
+                    raise DivergenceError(f"{run.family_name} diverged at step {problem_step}: {problem}; {kept}, "
+                                          "or use --set on_nan=rollback")
                 rollbacks += 1
                 step = rollback(run, trainer, order, problem, rollbacks)
                 progress.n = step
@@ -471,11 +482,18 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
                     paused = time.perf_counter()
                     callback(step, elapsed_before + paused - started, trainer)
                     started += time.perf_counter() - paused   # the observer's time is not training time
+            if request.pending:
+                # A step boundary: the state and `step` agree, so this checkpoint resumes exactly.
+                if last_good != step or not (run.checkpoints / "latest.json").is_file():
+                    save_checkpoint(run, trainer, step, order, elapsed_before + time.perf_counter() - started)
+                    last_good = step
+                request.raise_if_pending()
     except DivergenceError as error:
         run.update_metrics({"status": "failed", "failure": str(error), "last_good_checkpoint": last_good})
         raise
     finally:
         progress.close()
+        signals.close()
     train_wall = elapsed_before + time.perf_counter() - started
 
     if backend.process_count() > 1:

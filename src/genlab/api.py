@@ -140,6 +140,12 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         return _train_worker(family, preset=preset, config_file=config_file, overrides=overrides, data_dir=data_dir,
                              verbose=verbose, resume=resume)
     if resume is not None:
+        ignored = [name for name, value in (("out", out), ("preset", preset), ("config_file", config_file)) if value is not None]
+        if ignored:
+            # --resume continues RUN in place with its own settings: these would be silently ignored.
+            flags = ", ".join("--" + name.replace("config_file", "config") for name in ignored)
+            raise ConfigError(f"--resume continues {resume} in place with its own config, so it takes no {flags}; "
+                              f"drop {flags}, or start a new run without --resume")
         run = Run.open(resume)
         if run.pretrained is not None:
             raise RunError(f"{resume} is a shipped pretrained model, which cannot be trained further; "
@@ -151,6 +157,15 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         if overrides:
             config_before, progress_before = (run.path / "config.toml").read_bytes(), _checkpoint_files(run)
             config = _resumed_config(run, family, config, overrides)
+        from genlab.runs import unfinished_without_checkpoint
+
+        if unfinished_without_checkpoint(run.path):
+            # Interrupted before its first checkpoint: there is nothing to continue from, so it
+            # starts again from the beginning with its own config (history and figures made anew).
+            (run.path / "history.csv").unlink(missing_ok=True)
+            if verbose:
+                print(f"genlab: {run.path} stopped before its first checkpoint; training it again from the beginning", flush=True)
+            resume = None
     else:
         config = _config.resolve(family, preset, config_file, overrides)
         run = Run.create(family.name, out=out, root=runs_root)
@@ -159,10 +174,11 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
     choice = {"backend_choice": _backend.last_choice()["reason"]} if auto else {}
     run.update_metrics({"status": "running", "family": family.name, "backend": backend_name, **choice})
     started = time.perf_counter()
+    resuming = resume is not None
     try:
-        metrics = family.train(config, run, data_dir=data_dir, verbose=verbose, resume=resume is not None)
+        metrics = family.train(config, run, data_dir=data_dir, verbose=verbose, resume=resuming)
     except BaseException as error:
-        if resume is not None and overrides and _checkpoint_files(run) == progress_before:
+        if resuming and overrides and _checkpoint_files(run) == progress_before:
             # A resume that failed before its first new checkpoint (a damaged history.csv, no intact
             # checkpoint...) gets its config.toml back: the run is as long as it was.
             _restore(run.path / "config.toml", config_before)
@@ -170,6 +186,7 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
             run.update_metrics({"status": "failed", "error": str(error)})
         elif isinstance(error, KeyboardInterrupt):
             run.update_metrics({"status": "interrupted"})
+            raise _interrupted(error, run, family.name) from None
         elif isinstance(error, Exception):
             run.update_metrics({"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0],
                                 "traceback": traceback.format_exc(limit=5)})
@@ -186,6 +203,24 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
                                            if isinstance(value, (int, float)) and not isinstance(value, bool)]
         print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
     return run
+
+
+def _interrupted(error: KeyboardInterrupt, run: Run, family_name: str):
+    """The Interrupted to raise: what was kept and how to go on, in one line."""
+    from genlab import interrupts
+
+    signal_name = getattr(error, "signal_name", "SIGINT")
+    try:
+        meta = json.loads((run.checkpoints / "latest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = None
+    unit = next((key for key in ("step", "epoch") if isinstance(meta, dict) and isinstance(meta.get(key), int)), None)
+    if unit is not None:
+        kept = f"its checkpoint at {unit} {meta[unit]} is kept; go on with genlab train {family_name} --resume {run.path}"
+    else:
+        kept = (f"no checkpoint had been written yet; genlab train {family_name} --resume {run.path} starts it again "
+                f"(or train into the same --out)")
+    return interrupts.Interrupted(signal_name, f"interrupted ({signal_name}): {run.path} says status interrupted; {kept}")
 
 
 def _architecture(family_name, preset, config_file, overrides, resume) -> str | None:
@@ -724,7 +759,8 @@ def export(run: str | Path, format: str, out: str | Path, *, force: bool = False
             (TensorFlow SavedModel, endpoint `serve`).
         out: the folder to create; it holds the model and genlab-export.json (input names, shapes,
             the latent law genlab draws from, the output's shape and value range).
-        force: replace an existing `out` (otherwise an existing one is refused).
+        force: replace an existing `out` that genlab made (an earlier export); a folder holding a
+            run or anything genlab did not write there is refused even then (genlab.outputs).
 
     Returns:
         The path of the folder, written whole or not at all.
@@ -733,9 +769,10 @@ def export(run: str | Path, format: str, out: str | Path, *, force: bool = False
         >>> genlab.export("pretrained:mnist-dae", "onnx", "exports/mnist-dae")
         >>> # onnxruntime.InferenceSession("exports/mnist-dae/model.onnx").run(None, {"images": noisy})
     """
-    from genlab import __version__, exporting
+    from genlab import __version__, exporting, outputs
 
     format = exporting.check_format(format)
+    target = outputs.folder_target(out, force=force, inputs=[run], option="--out")
     opened, family, config = open_run(run)
     if family.export is None:
         raise GenlabError(f"{run} is a {family.name} run, which has no single network to export; "
@@ -746,7 +783,8 @@ def export(run: str | Path, format: str, out: str | Path, *, force: bool = False
                    "dataset": getattr(config, "dataset", None), **description,
                    "output": {"shape": output_shape, "dtype": "float32", "range": [0.0, 1.0],
                               "meaning": "images, N x H x W x C; 0 is the background, 1 full ink (MNIST polarity)"}}
-    return exporting.write(model, description, Path(out), format, force=force)
+    exporting.write(model, description, target, format, force=force)
+    return Path(out)
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -754,7 +792,8 @@ MAX_GRID_IMAGES = 400   # a grid PNG of more images is unreadable (and slow to d
 
 
 def save_images(images: np.ndarray, png: str | Path | None = None, *, npz: str | Path | None = None,
-                title: str | None = None, columns: int | None = None, row_labels: Sequence[str] | None = None) -> list[Path]:
+                title: str | None = None, columns: int | None = None, row_labels: Sequence[str] | None = None,
+                force: bool = False, inputs: Sequence[str | Path] = ()) -> list[Path]:
     """Write images as a grid picture and/or all of them to an .npz file.
 
     Parameters:
@@ -764,6 +803,9 @@ def save_images(images: np.ndarray, png: str | Path | None = None, *, npz: str |
         title: a title above the grid.
         columns: images per row (default: a square grid).
         row_labels: a label for each row (e.g. the classes of a cGAN's rows).
+        force: replace existing files that genlab did not write (a file genlab wrote is replaced
+            anyway; a run's own files, a folder or an input never are: genlab.outputs).
+        inputs: the paths the images came from (a run folder, an image), never written over.
 
     Returns:
         The list of paths written (each file written atomically).
@@ -771,33 +813,91 @@ def save_images(images: np.ndarray, png: str | Path | None = None, *, npz: str |
     Example:
         >>> genlab.save_images(genlab.sample(run.path, 64), "samples.png", columns=8, npz="samples.npz")
     """
-    from genlab import io, plotting
+    from genlab import io, outputs, plotting
 
+    # Both targets are checked before either is written: a refused --npz leaves no new PNG behind.
+    png_target = outputs.file_target(png, force=force, inputs=inputs, option="--out", suffixes=(".png",)) if png is not None else None
+    npz_target = outputs.file_target(npz, force=force, inputs=inputs, option="--npz", suffixes=(".npz",)) if npz is not None else None
+    if png_target is not None and png_target == npz_target:
+        raise RunError(f"--out and --npz are the same file {png}; give two names")
     written = []
-    if png is not None:
+    if png_target is not None:
         shown = images[:MAX_GRID_IMAGES]
         if len(images) > len(shown):
             title = f"{title or ''} (first {len(shown)} of {len(images)})".strip()
-        Path(png).parent.mkdir(parents=True, exist_ok=True)
-        plotting.grid(shown, png, columns=columns, title=title, row_labels=row_labels)
+        outputs.prepare_parent(png_target, "--out")
+        plotting.grid(shown, png_target, columns=columns, title=title, row_labels=row_labels)
         written.append(Path(png))
-    if npz is not None:
-        with io.atomic_path(npz) as tmp:
+    if npz_target is not None:
+        outputs.prepare_parent(npz_target, "--npz")
+        with io.atomic_path(npz_target) as tmp:
             with open(tmp, "wb") as handle:
                 # Not savez_compressed: generated float32 pixels barely compress (10000 GAN samples:
                 # 29.1 MB against 31.4 MB) and deflating them took 0.9 s of a 10000-sample command.
                 np.savez(handle, images=np.asarray(images, dtype=np.float32))
+            outputs.mark_npz(tmp)
         written.append(Path(npz))
     return written
 
 
-def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: str = "genlab report") -> Path:
+def save_comparison(originals: np.ndarray, results: np.ndarray, out: str | Path, *, force: bool = False,
+                    inputs: Sequence[str | Path] = ()) -> Path:
+    """One PNG with each input image beside its result (reconstruct, denoise): rows of (input | result).
+
+    Parameters:
+        originals, results: float32 arrays N x H x W x C in [0, 1] of the same shape.
+        out: the PNG to write (checked like `save_images`' png).
+        force: replace an existing file genlab did not write.
+        inputs: the command's input paths, never written over.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> genlab.api.save_comparison(noisy, genlab.denoise("pretrained:mnist-dae", noisy), "denoised.png")
+    """
+    from genlab import outputs, plotting
+
+    target = outputs.file_target(out, force=force, inputs=inputs, option="--out", suffixes=(".png",))
+    side_by_side = np.concatenate([np.concatenate([image, result], axis=1) for image, result in zip(originals, results)], axis=0)
+    outputs.prepare_parent(target, "--out")
+    plotting.save_png(plotting.grid_array(side_by_side[None], columns=1, pad=0), target, scale=4)
+    return Path(out)
+
+
+def save_json(values: Mapping[str, Any], out: str | Path, *, force: bool = False, inputs: Sequence[str | Path] = ()) -> Path:
+    """Write a command's figures (e.g. `Evaluation.rows`) as JSON, checked like every output.
+
+    Parameters:
+        values: a JSON-serialisable mapping (numpy numbers allowed).
+        out: the .json file; an existing one is replaced only with force (never a run's own file).
+        force: replace an existing file.
+        inputs: the command's input paths, never written over.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> genlab.api.save_json(genlab.evaluate("pretrained:mnist-gan", count=1000).rows, "fid.json")
+    """
+    from genlab import io, outputs
+
+    target = outputs.file_target(out, force=force, inputs=inputs, option="--json", suffixes=(".json",))
+    outputs.prepare_parent(target, "--json")
+    io.write_json(target, dict(values))
+    return Path(out)
+
+
+def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: str = "genlab report", *,
+           force: bool = False) -> Path:
     """One self-contained HTML page (figures embedded) for one run or several side by side.
 
     Parameters:
         runs: run folders.
         out: the HTML file to write.
         title: the page's title.
+        force: replace an existing file genlab did not write (a page genlab wrote is replaced anyway;
+            a run's own file, a folder or an input never is).
 
     Returns:
         The path of the page.
@@ -805,11 +905,14 @@ def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: s
     Example:
         >>> genlab.report(["runs/ae-1", "runs/dae-1"], "autoencoders.html")
     """
-    from genlab import report_html
+    from genlab import outputs, report_html
 
     if not runs:
         raise GenlabError("report needs at least one run folder")
-    return report_html.build(list(runs), out, title)
+    target = outputs.file_target(out, force=force, inputs=list(runs), option="--out", suffixes=(".html", ".htm"))
+    outputs.prepare_parent(target, "--out")
+    report_html.build(list(runs), target, title)
+    return Path(out)
 
 
 def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir: str | Path | None = None,
@@ -831,8 +934,10 @@ def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir:
     Example:
         >>> page = genlab.run_chapter(quick=True)
     """
-    from genlab import chapter
+    from genlab import chapter, outputs
 
+    if out is not None:
+        outputs.folder_target(out, option="--out")   # an existing, non-empty folder is refused before anything trains
     if samples is not None:
         samples = _count(samples, "samples", minimum=10, maximum=MAX_SAMPLES)
     return chapter.run_chapter(out, quick, data_dir, dataset, samples, verbose)

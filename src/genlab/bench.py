@@ -274,6 +274,14 @@ def bench_diffusion(args) -> dict:
 
 
 def main(args) -> dict:
+    from genlab import outputs
+
+    # The output files are checked before minutes of measuring, not after.
+    force = getattr(args, "force", False)
+    json_target = outputs.file_target(args.json, force=force, option="--json", suffixes=(".json",)) if args.json else None
+    if args.what == "quality":
+        outputs.file_target(args.figure or (str(Path(args.json).with_suffix(".png")) if args.json else "bench-quality.png"),
+                            force=force, option="--figure", suffixes=(".png",))
     if args.what == "evaluate":
         results = bench_evaluate(args)
     elif args.what == "limit":
@@ -298,8 +306,9 @@ def main(args) -> dict:
     else:
         results = bench_gan(args) if args.what == "gan" else bench_fit(args, args.what)
     results = {"what": args.what, "machine_cores": os.cpu_count(), **results}
-    if args.json:
+    if json_target is not None:
         from genlab import io
 
-        io.write_json(args.json, results)
+        outputs.prepare_parent(json_target, "--json")
+        io.write_json(json_target, results)
     return results

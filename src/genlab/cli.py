@@ -6,8 +6,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from genlab import __version__
 from genlab.errors import GenlabError
 
@@ -73,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key (repeatable), e.g. --set epochs=5; keys: genlab config FAMILY")
     train.add_argument("--out", default=None, help="run folder (default: runs/<family>-<time>)")
-    train.add_argument("--runs-dir", default="runs", help="parent folder of new runs (default: runs)")
+    train.add_argument("--runs-dir", default=None, help="parent folder of new runs (default: runs)")
     train.add_argument("--data-dir", default=None, help="folder holding the dataset (default: $GENLAB_DATA_DIR, caches)")
     train.add_argument("--seed", type=int, default=None, help="random seed (makes runs repeatable)")
     train.add_argument("--resume", default=None, metavar="RUN", help="continue RUN from its last checkpoint")
@@ -106,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "at most 400 images are drawn, --npz holds them all)")
     sample.add_argument("--npz", default=None, help="also save the images (float32 in [0, 1]) to this .npz")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default: 0, the same images each time)")
+    sample.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
     sample.add_argument("--class", dest="class_label", type=int, default=None,
                         help="conditional runs (cgan, diffusion with conditional=true): this class only")
     _add_sampler_options(sample)
@@ -118,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--steps", type=int, default=10)
     interpolate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     interpolate.add_argument("--out", default=None, help="PNG (default: RUN/generated/interpolation-...png)")
+    interpolate.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
     interpolate.add_argument("--data-dir", default=None)
     _add_backend(interpolate)
 
@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("run", help="run folder or pretrained:NAME")
         command.add_argument("input")
         command.add_argument("--out", default=None, help="output PNG (default: <input>-<command>ed.png)")
+        command.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
         _add_backend(command)
 
     evaluate = commands.add_parser(
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--noise-sweep", action="store_true", help="autoencoders: metrics over noise factors 0.1..0.8")
     evaluate.add_argument("--no-reference", action="store_true", help="leave out the two reference rows")
     evaluate.add_argument("--json", default=None, help="also write the table's rows to this JSON file")
+    evaluate.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
     evaluate.add_argument("--data-dir", default=None)
     _add_sampler_options(evaluate)
     _add_backend(evaluate)
@@ -162,13 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", help="run folder or pretrained:NAME")
     export.add_argument("--format", required=True, choices=["onnx", "savedmodel"])
     export.add_argument("--out", required=True, help="folder to create (refused if it exists, unless --force)")
-    export.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    export.add_argument("--force", action="store_true",
+                        help="replace an earlier export's folder (never a folder holding a run or files genlab did not write)")
     _add_backend(export)
 
     report = commands.add_parser("report", help="one self-contained HTML page for one or several runs")
     report.add_argument("runs", nargs="+", help="run folders")
     report.add_argument("--out", default="report.html")
     report.add_argument("--title", default="genlab report")
+    report.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
 
     explore = commands.add_parser("explore", help="a local web app to move through trained models' latent spaces")
     explore.add_argument("runs", nargs="*", help="run folders or pretrained:NAME (several: side by side; none: the pretrained models)")
@@ -217,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
     bench.add_argument("--data-dir", default=None)
     bench.add_argument("--json", default=None, help="write the results here too")
+    bench.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
     _add_backend(bench)
     return parser
 
@@ -230,10 +235,12 @@ def _run_command(args) -> int:
         from genlab import api, config
 
         sets = config.parse_sets(args.sets)
+        if args.resume is not None and args.runs_dir is not None:
+            raise GenlabError(f"--resume continues {args.resume} in place, so it takes no --runs-dir; drop --runs-dir")
         if args.on_nan is not None:
             sets["on_nan"] = args.on_nan
         api.train(args.family, preset=args.preset, config_file=args.config_file, overrides=sets,
-                  out=args.out, runs_root=args.runs_dir, data_dir=args.data_dir, seed=args.seed, backend=args.backend,
+                  out=args.out, runs_root=args.runs_dir or "runs", data_dir=args.data_dir, seed=args.seed, backend=args.backend,
                   verbose=0 if args.quiet else _verbosity(), resume=args.resume, print_summary=True, devices=args.devices,
                   coordinator=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
         return 0
@@ -275,7 +282,7 @@ def _run_command(args) -> int:
     if args.command == "report":
         from genlab import api
 
-        print(f"wrote {api.report(args.runs, args.out, args.title)}")
+        print(f"wrote {api.report(args.runs, args.out, args.title, force=args.force)}")
         return 0
     if args.command == "explore":
         backend.configure(args.backend)
@@ -305,6 +312,12 @@ def _run_command(args) -> int:
     if args.command == "evaluate":
         if args.samples is None and args.run is None:
             raise GenlabError("evaluate needs a RUN folder or --samples FILE.npz; see genlab evaluate --help")
+        if args.json:
+            from genlab import outputs
+
+            # Checked before the evaluation's minutes, and again (with the write) by save_json below.
+            outputs.file_target(args.json, force=args.force, inputs=[args.samples or args.run], option="--json",
+                                suffixes=(".json",))
         result = api.evaluate(args.samples or args.run, dataset=args.dataset, count=args.count, seed=args.seed,
                               reference=not args.no_reference, data_dir=args.data_dir, noise_sweep=args.noise_sweep,
                               **_sampler_options(args))
@@ -314,42 +327,54 @@ def _run_command(args) -> int:
                         [[row["noise"], row["noise_factor"], row["input_psnr_db"], row["output_psnr_db"], row["output_mse"],
                           row["output_ssim"]] for row in result.family_metrics["noise_sweep"]], title=f"noise sweep ({args.run})"))
         if args.json:
-            from genlab import io
-
-            io.write_json(args.json, result.rows or result.family_metrics)
+            api.save_json(result.rows or result.family_metrics, args.json, force=args.force, inputs=[args.samples or args.run])
         return 0
     if args.command == "export":
         out = api.export(args.run, args.format, args.out, force=args.force)
         print(f"wrote {out} ({args.format}; what to feed it: {out / 'genlab-export.json'})")
         return 0
     if args.command == "sample":
-        images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label, **_sampler_options(args))
         what = f"class {args.class_label}" if args.class_label is not None else "samples"
         settings = "".join(f"-{key}{value}" for key, value in _sampler_options(args).items() if value is not None)
         out = args.out or api.output_folder(args.run) / (f"{what.replace(' ', '-')}-n{args.count}-seed{args.seed}{settings}.png")
-        written = api.save_images(images, out, npz=args.npz, title=f"{args.count} {what} from {Path(args.run).name}")
+        _check_outputs(args, out)   # before minutes of sampling, not after
+        images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label, **_sampler_options(args))
+        written = api.save_images(images, out, npz=args.npz, title=f"{args.count} {what} from {Path(args.run).name}",
+                                  force=args.force, inputs=[args.run])
         print("wrote " + " and ".join(str(path) for path in written) + f" ({len(images)} images)")
         return 0
     if args.command == "interpolate":
         between = None if args.a is None and args.b is None else (1 if args.a is None else args.a, 2 if args.b is None else args.b)
-        grid = api.interpolate(args.run, steps=args.steps, seed=args.seed, between=between, data_dir=args.data_dir)
         out = args.out or api.output_folder(args.run) / f"interpolation-steps{args.steps}-seed{args.seed}.png"
-        api.save_images(grid.images, out, title=grid.title, columns=grid.columns, row_labels=grid.row_labels)
+        _check_outputs(args, out)
+        grid = api.interpolate(args.run, steps=args.steps, seed=args.seed, between=between, data_dir=args.data_dir)
+        api.save_images(grid.images, out, title=grid.title, columns=grid.columns, row_labels=grid.row_labels,
+                        force=args.force, inputs=[args.run])
         print(f"wrote {out}")
         return 0
     if args.command in ("reconstruct", "denoise"):
-        from genlab import plotting
+        from genlab import outputs
 
         function = api.reconstruct if args.command == "reconstruct" else api.denoise
-        originals = api.input_images(args.run, args.input)
-        outputs = function(args.run, originals)
         label = "reconstructed" if args.command == "reconstruct" else "denoised"
-        side_by_side = np.concatenate([np.concatenate([image, output], axis=1) for image, output in zip(originals, outputs)], axis=0)
         out = Path(args.out) if args.out else Path(args.input).with_name(Path(args.input).stem + f"-{label}.png")
-        plotting.save_png(plotting.grid_array(side_by_side[None], columns=1, pad=0), out, scale=4)
-        print(f"wrote {out} (left: input, right: {label}; {len(outputs)} image(s))")
+        inputs = [args.run, args.input]
+        outputs.file_target(out, force=args.force, inputs=inputs, suffixes=(".png",))   # before the model runs
+        originals = api.input_images(args.run, args.input)
+        results = function(args.run, originals)
+        api.save_comparison(originals, results, out, force=args.force, inputs=inputs)
+        print(f"wrote {out} (left: input, right: {label}; {len(results)} image(s))")
         return 0
     raise GenlabError(f"unknown command '{args.command}'; see genlab --help")
+
+
+def _check_outputs(args, png) -> None:
+    """The command's --out (and --npz) checked before its work starts (genlab.outputs decides)."""
+    from genlab import outputs
+
+    outputs.file_target(png, force=args.force, inputs=[args.run], option="--out", suffixes=(".png",))
+    if getattr(args, "npz", None):
+        outputs.file_target(args.npz, force=args.force, inputs=[args.run], option="--npz", suffixes=(".npz",))
 
 
 def _verbosity() -> int:
@@ -364,14 +389,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     warnings.filterwarnings("default", module="genlab")
+    from genlab import interrupts
+
+    interrupts.install_terminate_handler()   # `kill` ends a command like Ctrl-C: a line, a checkpoint, a status
     try:
         return _run_command(args)
     except GenlabError as error:
         print(f"genlab: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("genlab: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        signal_name = getattr(error, "signal_name", "SIGINT")
+        print(f"genlab: {error}" if str(error) else f"genlab: interrupted ({signal_name})", file=sys.stderr)
+        return interrupts.EXIT_CODES.get(signal_name, 130)
 
 
 if __name__ == "__main__":

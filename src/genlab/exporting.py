@@ -138,7 +138,7 @@ def write(model, description: dict, out: Path, format: str, force: bool = False)
 
     import numpy as np
 
-    from genlab import io
+    from genlab import io, outputs
 
     format = check_format(format)
     missing = missing_requirement(format)
@@ -165,6 +165,7 @@ def write(model, description: dict, out: Path, format: str, force: bool = False)
         else:
             description["endpoint"] = SAVEDMODEL_ENDPOINT
         io.write_json(folder / DESCRIPTION, description)
+        outputs.mark_folder(folder, "export")   # what --force may replace next time, and nothing else
     return Path(out)
 
 

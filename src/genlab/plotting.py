@@ -14,13 +14,14 @@ matplotlib.use("Agg")  # no display on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from genlab import io  # noqa: E402
+from genlab import io, outputs  # noqa: E402
 
 
 def _save(figure, path: str | Path) -> Path:
     path = Path(path)
     with io.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=figure.dpi, bbox_inches="tight")
+        # genlab's mark: `genlab sample` may then replace this picture without --force (genlab.outputs).
+        figure.savefig(tmp, format="png", dpi=figure.dpi, bbox_inches="tight", metadata=outputs.png_metadata())
     plt.close(figure)
     return path
 
@@ -143,7 +144,7 @@ def save_png(array_uint8: np.ndarray, path: str | Path, scale: int = 1) -> Path:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
     path = Path(path)
     with io.atomic_path(path) as tmp:
-        image.save(tmp, format="PNG")
+        image.save(tmp, format="PNG", pnginfo=outputs.png_info())
     return path
 
 

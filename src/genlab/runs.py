@@ -42,7 +42,10 @@ class Run:
     # ---- creation and opening -------------------------------------------------------
     @classmethod
     def create(cls, family: str, out: str | Path | None = None, root: str | Path = "runs") -> "Run":
+        from genlab import outputs
+
         if out is None:
+            outputs.check_parent_folder(root, "--runs-dir")
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             path = Path(root) / f"{family}-{stamp}"
             suffix = 1
@@ -51,8 +54,15 @@ class Run:
                 path = Path(root) / f"{family}-{stamp}-{suffix}"
         else:
             path = Path(out)
-            if path.exists() and any(path.iterdir()):
-                raise RunError(f"output folder {path} already exists and is not empty; choose another --out or use --resume {path}")
+            if unfinished_without_checkpoint(path):
+                # Stopped before its first checkpoint: nothing in it can be resumed or used, and all
+                # of it is genlab's own, so a new training may take the folder over.
+                clear_unfinished(path)
+            elif path.is_dir() and (path / "config.toml").is_file():
+                raise RunError(f"--out {path} is already a run folder; choose another --out, or go on training it with "
+                               f"--resume {path}")
+            else:
+                outputs.folder_target(path, option="--out")
         try:
             (path / "figures").mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -214,6 +224,40 @@ class Run:
             raise RunError(f"pretrained:{self.pretrained} ships {', '.join(shipped)} only, not {name}, which this needs; "
                            f"train your own with its command (genlab pretrained lists it)")
         return load_model(path)
+
+
+# What a training writes before its first checkpoint (all of it genlab's own).
+_EARLY_ENTRIES = {"config.toml", "metrics.json", "history.csv", "figures", "logs", "checkpoints"}
+
+
+def unfinished_without_checkpoint(path: Path) -> bool:
+    """A run folder whose training was interrupted or failed before it wrote a checkpoint or a
+    model: `--resume` starts it again from the beginning, and a new `--out` may reuse the folder."""
+    path = Path(path)
+    if not (path / "config.toml").is_file() or not (path / "metrics.json").is_file():
+        return False
+    try:
+        status = json.loads((path / "metrics.json").read_text(encoding="utf-8")).get("status")
+        entries = {entry.name for entry in path.iterdir()}
+        checkpoints = list((path / "checkpoints").iterdir()) if (path / "checkpoints").is_dir() else []
+    except (OSError, ValueError, AttributeError):
+        return False
+    return status in ("interrupted", "failed") and entries <= _EARLY_ENTRIES and not checkpoints
+
+
+def clear_unfinished(path: Path) -> None:
+    """Remove what an unfinished training wrote (see unfinished_without_checkpoint), keeping the folder."""
+    import shutil
+
+    for name in sorted(_EARLY_ENTRIES):
+        entry = Path(path) / name
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif entry.exists() or entry.is_symlink():
+                entry.unlink()
+        except OSError as error:
+            raise RunError(f"cannot clear the unfinished run {path}: {error.strerror}; remove it by hand or choose another --out") from error
 
 
 def _format(value):

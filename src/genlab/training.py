@@ -8,21 +8,37 @@ import time
 import keras
 import numpy as np
 
+from genlab import interrupts
 from genlab.errors import DivergenceError
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Ctrl-C / SIGTERM (genlab.interrupts.deferred): stop after the current batch. The unfinished
+    epoch is neither logged nor checkpointed, so the last epoch checkpoint resumes exactly."""
+
+    def __init__(self, request):
+        super().__init__()
+        self.request = request
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.request.pending:
+            self.model.stop_training = True
 
 
 class RunHistory(keras.callbacks.Callback):
     """Writes one history.csv row per epoch: epoch, every logged metric, seconds."""
 
-    def __init__(self, run):
+    def __init__(self, run, request=None):
         super().__init__()
-        self.run = run
+        self.run, self.request = run, request
         self.epoch_seconds: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.request is not None and self.request.pending:
+            return   # an epoch cut short by a signal
         seconds = time.perf_counter() - self._start
         self.epoch_seconds.append(seconds)
         row = {"epoch": epoch + 1}
@@ -63,13 +79,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
     checkpoint always holds finite weights.
     """
 
-    def __init__(self, run, guard: NanGuard, elapsed_before: float = 0.0):
+    def __init__(self, run, guard: NanGuard, elapsed_before: float = 0.0, request=None):
         super().__init__()
-        self.run, self.guard, self.elapsed_before = run, guard, elapsed_before
+        self.run, self.guard, self.elapsed_before, self.request = run, guard, elapsed_before, request
         self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.guard.bad_at is not None:
+        if self.guard.bad_at is not None or (self.request is not None and self.request.pending):
             return
         from genlab import checkpoints
 
@@ -112,14 +128,15 @@ def restore(run, model) -> tuple[int, float]:
 class _Session:
     """What `fit` and `fit_epochs` share: resume, genlab's callbacks, the clock, the timing figures."""
 
-    def __init__(self, run, model, resume: bool, extra_callbacks=(), verbose: int = 1):
+    def __init__(self, run, model, resume: bool, request, extra_callbacks=(), verbose: int = 1):
         from genlab import progress
 
-        self.run = run
+        self.run, self.request = run, request
         build_optimizer(model)
         self.done, self.elapsed_before = restore(run, model) if resume else (0, 0.0)
-        self.history, self.guard = RunHistory(run), NanGuard()
-        self.callbacks = ([self.history, self.guard, EpochCheckpoint(run, self.guard, self.elapsed_before)]
+        self.history, self.guard = RunHistory(run, request), NanGuard()
+        self.callbacks = ([StopOnSignal(request), self.history, self.guard,
+                           EpochCheckpoint(run, self.guard, self.elapsed_before, request)]
                           + list(extra_callbacks) + tensorboard_callbacks(run))
         # verbose > 0: one genlab bar over all epochs (Keras' own draws one per epoch and per fit
         # call), so Keras is told verbose=0. The total is the run's configured epochs, which a
@@ -133,6 +150,7 @@ class _Session:
 
     def finish(self) -> dict:
         wall = self.elapsed_before + time.perf_counter() - self.started
+        self.request.raise_if_pending()
         _raise_if_diverged(self.run, self.guard)
         # The first epoch includes graph tracing; leave it out of the per-epoch figure when we can.
         # A resume with no epoch left to train measures nothing: the run's earlier figure stays.
@@ -149,10 +167,11 @@ def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
     resume=True continues from the run's last finished epoch (weights and optimizer state; the
     shuffle order of later epochs is drawn afresh, so it is not bit-identical to an unbroken run).
     """
-    session = _Session(run, model, resume, callbacks or [], verbose=verbose)
-    model.fit(x, y, initial_epoch=session.done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-              validation_split=validation_split, shuffle=shuffle, verbose=session.keras_verbose, callbacks=session.callbacks)
-    return session.finish()
+    with interrupts.deferred() as request:
+        session = _Session(run, model, resume, request, callbacks or [], verbose=verbose)
+        model.fit(x, y, initial_epoch=session.done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                  validation_split=validation_split, shuffle=shuffle, verbose=session.keras_verbose, callbacks=session.callbacks)
+        return session.finish()
 
 
 def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, validation_data=None,
@@ -162,14 +181,15 @@ def fit_epochs(model, run, make_epoch_data, *, epochs: int, batch_size: int, val
     make_epoch_data(epoch) -> (x, y). One `model.fit` call per epoch; Keras keeps the compiled
     train function between calls, so the extra cost is small.
     """
-    session = _Session(run, model, resume, verbose=verbose)
-    for epoch in range(session.done, epochs):
-        x, y = make_epoch_data(epoch)
-        model.fit(x, y, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size, shuffle=True,
-                  validation_data=validation_data, verbose=session.keras_verbose, callbacks=session.callbacks)
-        if session.guard.bad_at is not None:
-            break
-    return session.finish()
+    with interrupts.deferred() as request:
+        session = _Session(run, model, resume, request, verbose=verbose)
+        for epoch in range(session.done, epochs):
+            x, y = make_epoch_data(epoch)
+            model.fit(x, y, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size, shuffle=True,
+                      validation_data=validation_data, verbose=session.keras_verbose, callbacks=session.callbacks)
+            if session.guard.bad_at is not None or request.pending:
+                break
+        return session.finish()
 
 
 def _raise_if_diverged(run, guard: NanGuard) -> None:
