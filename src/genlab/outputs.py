@@ -125,6 +125,21 @@ def check_parent_folder(path: str | os.PathLike, option: str) -> Path:
     return target
 
 
+def _checked_path(path, inputs: Sequence, option: str, kind: str) -> tuple[Path, Path]:
+    """(the path as given, resolved) once the rules every output shares hold: not empty, not below
+    a file, not an input, not inside a run (but its generated/ folder)."""
+    if str(path).strip() == "":
+        raise RunError(f"{option} is empty; give a {kind} name")
+    given = Path(path)
+    target = _absolute(given)
+    blocker = _below_a_file(target)
+    if blocker is not None:
+        raise RunError(f"{option} {given} is below {blocker}, which is {describe_kind(blocker)}, not a folder; choose another path")
+    _check_not_an_input(target, inputs, option)
+    _check_not_in_a_run(target, option)
+    return given, target
+
+
 # ---------------------------------------------------------------------------- files
 def written_by_genlab(path: Path) -> bool:
     """Whether an existing file carries genlab's mark (a PNG's Software text, an HTML page's
@@ -159,15 +174,7 @@ def file_target(path: str | os.PathLike, *, force: bool = False, inputs: Sequenc
         option: the option's name, for messages ("--out", "--npz", "--json").
         suffixes: the file name endings the command writes (e.g. (".png",)); None: any.
     """
-    if str(path).strip() == "":
-        raise RunError(f"{option} is empty; give a file name")
-    given = Path(path)
-    target = _absolute(given)
-    blocker = _below_a_file(target)
-    if blocker is not None:
-        raise RunError(f"{option} {given} is below {blocker}, which is {describe_kind(blocker)}, not a folder; choose another path")
-    _check_not_an_input(target, inputs, option)
-    _check_not_in_a_run(target, option)
+    given, target = _checked_path(path, inputs, option, "file")
     if suffixes is not None and target.suffix.lower() not in suffixes:
         raise RunError(f"{option} {given} must end in {' or '.join(suffixes)}: genlab writes "
                        f"{suffixes[0].lstrip('.').upper()} there; choose a name ending in {suffixes[0]}")
@@ -211,15 +218,7 @@ def folder_target(path: str | os.PathLike, *, force: bool = False, inputs: Seque
     An existing folder is accepted when it is empty, or with `force` when genlab made it and it
     holds only what genlab wrote there. A folder holding a run, an input, or anything else is refused.
     """
-    if str(path).strip() == "":
-        raise RunError(f"{option} is empty; give a folder name")
-    given = Path(path)
-    target = _absolute(given)
-    blocker = _below_a_file(target)
-    if blocker is not None:
-        raise RunError(f"{option} {given} is below {blocker}, which is {describe_kind(blocker)}, not a folder; choose another path")
-    _check_not_an_input(target, inputs, option)
-    _check_not_in_a_run(target, option)
+    given, target = _checked_path(path, inputs, option, "folder")
     if not target.exists():
         return target
     kind = describe_kind(target)
