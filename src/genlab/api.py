@@ -682,9 +682,12 @@ def load_samples_file(path: str | Path) -> np.ndarray:
     Example:
         >>> images = genlab.api.load_samples_file("samples.npz")
     """
+    from genlab.paths import describe_path_problem
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"samples file {path} does not exist; write one with genlab sample RUN --npz FILE")
+    problem = describe_path_problem(path, "file")
+    if problem is not None:
+        raise DataError(f"samples file {problem}; write one with genlab sample RUN --npz FILE")
     try:
         with np.load(path, allow_pickle=False) as archive:
             key = "images" if "images" in archive.files else (archive.files[0] if len(archive.files) == 1 else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import tomllib
 import types
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from genlab import io
-from genlab.errors import ConfigError, RunError
+from genlab.errors import ConfigError, DataError, RunError
+from genlab.paths import describe_path_problem
 
 
 # Keys that were renamed so one idea has one name across families (and `precision`, which
@@ -104,6 +106,62 @@ def coerce(value: Any, wanted, key: str):
     raise ConfigError(f"config key '{key}' wants {getattr(wanted, '__name__', wanted)}, got {value!r}; fix the value")
 
 
+# Settings whose valid range is the same in every family, checked by name for all of them in one
+# place (a family's own validate() checks the rest): an optimizer constant out of range trains
+# nonsense without a word (a negative learning rate climbs the loss; beta_1 = 5 diverges).
+# name -> (is the value valid, the range in words, an example for a family without a default).
+SHARED_RANGES: dict[str, tuple[Any, str, Any]] = {
+    "learning_rate": (lambda value: value > 0, "greater than 0", 1e-3),
+    "beta_1": (lambda value: 0 <= value < 1, "in [0, 1)", 0.9),
+    "beta_2": (lambda value: 0 <= value < 1, "in [0, 1)", 0.999),
+    "momentum": (lambda value: 0 <= value < 1, "in [0, 1)", 0.9),
+    "epsilon": (lambda value: value > 0, "greater than 0", 1e-7),
+    "weight_decay": (lambda value: value >= 0, "at least 0", 0.0),
+    "clip_norm": (lambda value: value >= 0, "at least 0 (0: no clipping)", 1.0),
+    "clipnorm": (lambda value: value > 0, "greater than 0", 1.0),
+    "clipvalue": (lambda value: value > 0, "greater than 0", 1.0),
+    "global_clipnorm": (lambda value: value > 0, "greater than 0", 1.0),
+}
+# Every seed ends in numpy's and Keras' seeding, which take 0 .. 2**32 - 1 (outside it: a traceback
+# from inside numpy, after the run folder was made). genlab.api's seed arguments use the same range.
+MAX_SEED = 2 ** 32 - 1
+
+
+def _example(config, name: str, fallback: Any) -> Any:
+    """The field's default when it is a valid value (what to write instead), else `fallback`."""
+    for field in dataclasses.fields(config):
+        if field.name == name and field.default is not dataclasses.MISSING and field.default is not None:
+            return field.default
+    return fallback
+
+
+def check_shared_values(config, where: str = "the config") -> None:
+    """Refuse, in one line naming the key and a valid value, what no family can train with:
+    a float that is NaN or infinite, an optimizer constant out of its range (SHARED_RANGES), a
+    seed outside 0 .. 2**32 - 1, an empty or garbled dataset. `apply` calls it before the
+    family's own validate(), so every family gets these checks and none repeats them."""
+    for field in dataclasses.fields(config):
+        name, value = field.name, getattr(config, field.name)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            example = _example(config, name, SHARED_RANGES.get(name, (None, None, 1.0))[2])
+            raise ConfigError(f"{name} must be a finite number, got {value} in {where}; use e.g. {name}={example}")
+        if name in SHARED_RANGES and isinstance(value, (int, float)):
+            is_valid, wording, fallback = SHARED_RANGES[name]
+            if not is_valid(value):
+                raise ConfigError(f"{name} must be {wording}, got {value!r} in {where}; "
+                                  f"use e.g. {name}={_example(config, name, fallback)}")
+        if name == "seed" and isinstance(value, int) and not 0 <= value <= MAX_SEED:
+            raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED}, got {value} in {where}; use e.g. seed=0")
+        if name == "dataset":
+            from genlab.data.lookup import dataset_value_problem
+
+            problem = dataset_value_problem(value, where)
+            if problem is not None:
+                raise ConfigError(problem)
+
+
 def apply(config, overrides: Mapping[str, Any], where: str):
     """Return a copy of `config` with `overrides` applied, each checked and type-converted."""
     config_class = type(config)
@@ -114,6 +172,7 @@ def apply(config, overrides: Mapping[str, Any], where: str):
             raise _unknown_key_error(key, config_class, where)
         changes[key] = coerce(value, _field_type(config_class, key), key)
     updated = dataclasses.replace(config, **changes)
+    check_shared_values(updated, where)
     validate = getattr(updated, "validate", None)
     if validate is not None:
         validate()
@@ -151,10 +210,12 @@ def read_toml_document(path: str | Path, *, run_file: bool = False) -> dict[str,
             return RunError(f"{path} is damaged ({detail}); restore it from a copy or start a new run")
         return ConfigError(f"config file {path} is not valid TOML ({detail}); fix its syntax")
 
-    if not path.is_file():
+    # What the path is when it is not a file (missing, a folder, a FIFO...), said as it is.
+    problem = describe_path_problem(path, "file")
+    if problem is not None:
         if run_file:
-            raise RunError(f"{path} does not exist; pass a run folder that 'genlab train' wrote")
-        raise ConfigError(f"config file {path} does not exist; check the --config path")
+            raise RunError(f"{problem}; pass a run folder that 'genlab train' wrote")
+        raise ConfigError(f"config file {problem}; check the --config path")
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -196,6 +257,17 @@ def resolve(family, preset: str | None = None, config_file: str | Path | None = 
         config = apply(config, read_toml(config_file), str(config_file))
     if sets:
         config = apply(config, sets, "--set")
+    dataset = getattr(config, "dataset", None)
+    if isinstance(dataset, str):
+        # A new run's dataset is looked at now, before genlab.api.train makes the run folder, so an
+        # unknown name or a path to nothing leaves no half-made run behind. Only what data.load would
+        # refuse at once is refused: a known name need not be downloaded yet. (A run folder's own
+        # config.toml is not checked so: its dataset may have moved since, and sampling needs none.)
+        from genlab.data import dataset_problem
+
+        problem = dataset_problem(dataset)
+        if problem is not None:
+            raise DataError(problem)
     return config
 
 

@@ -11,12 +11,15 @@ hope for) and the per-pixel mean image repeated (the chapter's deterministic "mo
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 
 from genlab.errors import DataError
 from genlab.metrics import generative as gm
+
+logger = logging.getLogger("genlab.evaluation")
 
 MANIFOLD_POINTS = 5000      # precision/recall/density/coverage on this many points per side
 TRAIN_REFERENCE = 10000     # training images used for the floor row and memorisation check
@@ -51,22 +54,51 @@ def real_reference(dataset_name: str, data_dir=None) -> RealReference:
 
 
 def check_images(images: np.ndarray, shape: tuple[int, int, int], where: str) -> np.ndarray:
+    """Samples as the evaluator wants them, float32 N x H x W x C in [0, 1], or a one-line error.
+
+    Values outside [0, 1] are refused, never clipped: samples in [-1, 1] (a tanh generator's)
+    clipped to [0, 1] lose their whole dark half, and were scored so without a word (real digits
+    saved in [-1, 1] got an FID of 2.42). Only 0..255 pixels are rescaled (by 1/255), which is
+    unambiguous, and said in one line.
+    """
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[1:] != shape:
         raise DataError(f"{where}: images of shape {images.shape} do not match the dataset's {shape}; "
                         f"save N x {shape[0]} x {shape[1]} float images in [0, 1]")
-    if not np.issubdtype(images.dtype, np.number):
-        raise DataError(f"{where}: images must be numeric, got {images.dtype}")
+    if images.dtype == np.bool_ or not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
+        raise DataError(f"{where}: images must be real numbers in [0, 1], got {images.dtype}")
+    if len(images) < MIN_SAMPLES:
+        raise DataError(f"{where}: {len(images)} images are too few to evaluate; pass at least {MIN_SAMPLES} "
+                        f"(FID is biased upwards below a few thousand: 10000 is standard)")
     images = images.astype("float32")
-    if images.max(initial=0) > 1.5:  # 0..255 images
-        images = images / 255.0
     if not np.isfinite(images).all():
         raise DataError(f"{where}: images contain NaN or Inf; the generator diverged")
-    if len(images) < 10:
-        raise DataError(f"{where}: {len(images)} images are too few to evaluate; pass at least 1000 (10000 is standard)")
-    return np.clip(images, 0.0, 1.0)
+    return to_unit_range(images, where)
+
+
+# Samples from a float32 sigmoid may miss [0, 1] by rounding; more than this is not rounding.
+RANGE_TOLERANCE = 1e-3
+# The fewest samples the metrics can be computed from: the 5-nearest-neighbour manifold metrics
+# need 6 points and KID's unbiased estimate 2; genlab.api asks at least this many of a run.
+MIN_SAMPLES = 10
+
+
+def to_unit_range(images: np.ndarray, where: str) -> np.ndarray:
+    """Finite float images in [0, 1] (tiny rounding excursions clipped); 0..255 pixels scaled by
+    1/255 with a notice; anything else refused in one line that says how to rescale it."""
+    low, high = float(images.min()), float(images.max())   # never empty: check_images counted them
+    if low >= -RANGE_TOLERANCE and high <= 1.0 + RANGE_TOLERANCE:
+        return np.clip(images, 0.0, 1.0)
+    if low >= -RANGE_TOLERANCE and 1.5 < high <= 255.0 + RANGE_TOLERANCE:
+        logger.info("%s: pixel values run from %g to %g, read as 0..255 and divided by 255", where, low, high)
+        return np.clip(images / 255.0, 0.0, 1.0)
+    if low < 0.0 and low >= -1.0 - RANGE_TOLERANCE and high <= 1.0 + RANGE_TOLERANCE:
+        raise DataError(f"{where}: pixel values run from {low:g} to {high:g}, which looks like [-1, 1]; the evaluator "
+                        "wants [0, 1]: rescale with (x + 1) / 2 before saving")
+    raise DataError(f"{where}: pixel values run from {low:g} to {high:g}, outside [0, 1] (and not 0..255 pixels); "
+                    "save float images in [0, 1]")
 
 
 def score(images: np.ndarray, reference: RealReference, seed: int = 0) -> dict[str, float]:

@@ -1,6 +1,10 @@
 """User-supplied inputs for `reconstruct` / `denoise`: a PNG/JPEG of any size (up to the pixel
 limit of `genlab.data.images`, checked before decoding) or an .npy batch, converted to the
-training data's shape (e.g. 28 x 28 x 1) and polarity."""
+training data's shape (e.g. 28 x 28 x 1) and polarity.
+
+`describe_path_problem` (genlab.paths, re-exported here) says what a path that is not the wanted
+kind of thing really is (missing, a folder, a FIFO, a device...), for every message about a user's path.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,12 +13,15 @@ import numpy as np
 
 from genlab.errors import DataError
 
+from genlab.paths import describe_path_problem, shown_path  # noqa: F401 (re-exported)
+
 
 def load_images(path: str | Path, image_shape: tuple[int, int, int], bright_digits_on_dark: bool = True) -> np.ndarray:
     """-> float32 N x H x W x C in [0, 1]."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"input {path} does not exist; pass a PNG/JPEG image or an .npy batch")
+    problem = describe_path_problem(path, "file")
+    if problem is not None:
+        raise DataError(f"input {problem}; pass a PNG/JPEG image or an .npy batch")
     if path.suffix.lower() == ".npy":
         return _load_npy(path, image_shape)
     return _load_picture(path, image_shape, bright_digits_on_dark)[None]
@@ -47,7 +54,7 @@ def _load_npy(path: Path, image_shape) -> np.ndarray:
 
 def _load_picture(path: Path, image_shape, bright_digits_on_dark: bool) -> np.ndarray:
     from genlab.data import to_float
-    from genlab.data.images import UnreadableImageError, fit, open_image
+    from genlab.data.images import UnreadableImageError, fit, open_image, to_eight_bits
 
     height, width, channels = image_shape
     try:
@@ -57,7 +64,8 @@ def _load_picture(path: Path, image_shape, bright_digits_on_dark: bool) -> np.nd
         raise DataError(f"{path} is not an image genlab can read (PNG, JPEG, BMP, GIF); convert it or pass an .npy batch") from error
     try:
         with picture:
-            converted = picture.convert("L" if channels == 1 else "RGB")
+            # 16-bit and float pictures are scaled by their bit depth first (Pillow's own convert clips them).
+            converted = to_eight_bits(picture, path).convert("L" if channels == 1 else "RGB")
     except (OSError, ValueError) as error:  # modes Pillow cannot convert
         raise DataError(f"{path} is not an image genlab can read (PNG, JPEG, BMP, GIF); convert it or pass an .npy batch") from error
     # Centre-crop to the target's aspect so digits keep their shape, then resize with a good filter.

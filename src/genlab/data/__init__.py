@@ -28,8 +28,8 @@ from genlab.data.download import FETCH_TIMEOUT_SECONDS, MAX_DOWNLOAD_BYTES, MIRR
 from genlab.data.embedded import MNIST_5K_SOURCE
 from genlab.data.folders import DEFAULT_IMAGE_SIZE, IMAGE_SUFFIXES
 from genlab.data.idx import IDX_FILES, MAX_IDX_BYTES, read_idx, read_idx_shape
-from genlab.data.loading import load
-from genlab.data.lookup import cache_root, candidate_folders, locate
+from genlab.data.loading import dataset_problem, load
+from genlab.data.lookup import cache_root, candidate_folders, dataset_value_problem, locate
 from genlab.data.npz import MAX_NPZ_BYTES
 from genlab.data.sources import DataFallbackWarning, reset_sources
 from genlab.errors import DataError
@@ -40,6 +40,7 @@ __all__ = [
     "CLASS_NAMES", "DEFAULT_IMAGE_SIZE", "DIGIT_NAMES", "DataError", "DataFallbackWarning", "Dataset",
     "FETCH_TIMEOUT_SECONDS", "IDX_DATASETS", "IDX_FILES", "IMAGE_SUFFIXES", "KERAS_MNIST_NPZ_SHA256", "KNOWN",
     "MAX_DOWNLOAD_BYTES", "MAX_IDX_BYTES", "MAX_NPZ_BYTES", "MIRRORS", "MNIST_5K_SOURCE", "REFETCH_HINT",
-    "SHA256_GZ", "SHA256_RAW", "TEST_FRACTION", "cache_root", "candidate_folders", "describe", "load", "locate",
+    "SHA256_GZ", "SHA256_RAW", "TEST_FRACTION", "cache_root", "candidate_folders", "dataset_problem", "dataset_value_problem",
+    "describe", "load", "locate",
     "read_idx", "read_idx_shape", "reset_sources", "to_float", "verify",
 ]

@@ -70,11 +70,22 @@ def to_float(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / np.float32(255.0)
 
 
+# Labels below this are always plausible class indices; above it, a label must also be below the
+# number of images (more classes than images cannot be a labelling). Without a bound, one stray
+# label of 2**40 made the loader build 2**40 class names and exhaust the memory.
+LABEL_ROOM = 1000
+
+
 def class_names_for(name: str, labels: np.ndarray, where) -> tuple[str, ...]:
-    """The known dataset's class names, or '0'..'K-1' for anything else; checks the labels fit."""
+    """The known dataset's class names, or '0'..'K-1' for anything else; checks the labels fit.
+    `labels` are all of the dataset's labels (train and test)."""
     largest = int(labels.max()) if labels.size else 0
     known = CLASS_NAMES.get(name)
     if known is None:
+        limit = max(LABEL_ROOM, len(labels))
+        if largest >= limit:
+            raise DataError(f"{where}: label {largest} is far beyond the {len(labels)} images (class indices must be "
+                            f"below {limit}); number the classes 0, 1, 2... or add a class_names array")
         return tuple(str(label) for label in range(largest + 1))
     if largest >= len(known):
         raise DataError(f"{where}: label {largest} is out of range for {name} (0..{len(known) - 1}); the labels file is corrupt, {REFETCH_HINT}")

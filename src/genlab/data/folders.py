@@ -3,14 +3,16 @@ shared by every loader. Pillow does the image work; nothing here decodes pixels 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 
 from genlab.data.dataset import Dataset, split_indices
-from genlab.data.images import fit, open_image
+from genlab.data.images import fit, open_image, to_eight_bits
 from genlab.data.images import image_size as image_size_of
 from genlab.errors import DataError
+from genlab.paths import shown_path
 
 logger = logging.getLogger("genlab.data")
 
@@ -18,21 +20,65 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 DEFAULT_IMAGE_SIZE = 28
 
 
-def _is_visible(path: Path) -> bool:
-    return not path.name.startswith(".")
+def _is_visible(name: str) -> bool:
+    # Hidden files and folders (.git, .ipynb_checkpoints, ...) are skipped, and never listed.
+    return not name.startswith(".")
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    """The folder's entries by name; a folder that cannot be listed is an error naming it.
+
+    Why: pathlib's rglob skips a folder it may not read without a word, so a class sub-folder
+    without read permission used to vanish from the dataset (and its class with it).
+    """
+    try:
+        with os.scandir(folder) as listing:
+            return sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise DataError(f"cannot list the folder {shown_path(folder)} ({reason}); make it readable "
+                        "(e.g. chmod u+rx) or move it out of the dataset folder") from error
+
+
+def _is_folder(entry: os.DirEntry, follow_links: bool) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=follow_links)
+    except OSError as error:
+        raise DataError(f"cannot inspect {shown_path(entry.path)} ({error.strerror or type(error).__name__}); "
+                        "make it readable or move it out of the dataset folder") from error
+
+
+def _is_image_file(entry: os.DirEntry) -> bool:
+    if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+        return False
+    try:
+        return entry.is_file()   # follows links, as Path.is_file does
+    except OSError as error:
+        raise DataError(f"cannot inspect {shown_path(entry.path)} ({error.strerror or type(error).__name__}); "
+                        "make it readable or move it out of the dataset folder") from error
 
 
 def _image_files(folder: Path, recursive: bool) -> list[Path]:
-    paths = folder.rglob("*") if recursive else folder.iterdir()
-    # Skip hidden files and anything inside hidden folders (.git, .ipynb_checkpoints, ...).
-    return sorted(path for path in paths
-                  if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-                  and not any(part.startswith(".") for part in path.relative_to(folder).parts))
+    """Image files in `folder` (and, if `recursive`, its visible sub-folders; links to folders
+    are not followed inside, as rglob did not), sorted."""
+    files: list[Path] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        for entry in _entries(current):
+            if not _is_visible(entry.name):
+                continue
+            if recursive and _is_folder(entry, follow_links=False):
+                pending.append(Path(entry.path))
+            elif _is_image_file(entry):
+                files.append(Path(entry.path))
+    return sorted(files)
 
 
 def _scan_image_folder(folder: Path) -> tuple[list[Path], list[int], tuple[str, ...]]:
     """Image files, their class indices and the class names (sorted sub-folder names)."""
-    class_folders = [path for path in sorted(folder.iterdir()) if path.is_dir() and _is_visible(path)]
+    class_folders = [Path(entry.path) for entry in _entries(folder)
+                     if _is_visible(entry.name) and _is_folder(entry, follow_links=True)]
     per_class = [(path.name, _image_files(path, recursive=True)) for path in class_folders]
     per_class = [(class_name, files) for class_name, files in per_class if files]
     loose = _image_files(folder, recursive=False)
@@ -69,7 +115,8 @@ def load_image_folder(folder: Path, image_size: int | None, channels: int | None
     for index, path in enumerate(files):
         image = open_image(path)
         try:
-            converted = fit(image.convert(mode), size, size)
+            # 16-bit and float pictures are scaled by their bit depth first (Pillow's own convert clips them).
+            converted = fit(to_eight_bits(image, path).convert(mode), size, size)
         except (OSError, ValueError) as error:
             raise DataError(f"cannot convert image {path} ({error}); re-save it as an 8-bit PNG") from error
         finally:

@@ -60,6 +60,33 @@ def unknown_name_message(text: str) -> str:
             "or pass a folder of images, a folder of IDX files or an .npz file")
 
 
+# Longer than any path a file system takes (Linux's PATH_MAX is 4096): surely a pasted mistake.
+MAX_DATASET_TEXT = 4096
+
+
+def dataset_value_problem(text, where: str | None = None) -> str | None:
+    """What is wrong with `text` as a dataset value, before it is looked up, or None. `where`
+    (e.g. "--set") is named in the message when given.
+
+    Why: an empty value is the path of the current folder to pathlib (Path("") == Path(".")),
+    so `--set dataset=` trained on whatever images sat in the working directory. Unprintable
+    characters (a pasted newline, a NUL) and absurd lengths are refused as well: no dataset
+    name holds them, and the file system calls would fail with tracebacks.
+    """
+    fix = f"pass a dataset name ({', '.join(KNOWN)}), a folder of images, a folder of IDX files or an .npz file"
+    if not isinstance(text, str):
+        problem = f"dataset must be text, got {type(text).__name__} {text!r}"
+    elif not text.strip():
+        problem, fix = f"dataset is empty ({text!r})", f"{fix} (./ for the current folder)"
+    elif not text.isprintable():
+        problem, fix = f"dataset {text!r} contains an unprintable character (a newline, tab, NUL...)", f"check the quoting, or {fix}"
+    elif len(text) > MAX_DATASET_TEXT:
+        problem = f"dataset is {len(text)} characters long, more than any path can be ({MAX_DATASET_TEXT})"
+    else:
+        return None
+    return f"{problem}{f' in {where}' if where else ''}; {fix}"
+
+
 def candidate_folders(name: str, data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
     """Where `name` may live, best first, as (label, path). Reads the environment at call time.
 

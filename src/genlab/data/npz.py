@@ -21,6 +21,8 @@ def to_uint8_images(array: np.ndarray, what: str) -> np.ndarray:
         raise DataError(f"{what} has shape {array.shape}; expected N x H x W or N x H x W x C with C = 1 or 3 (channels last)")
     if array.shape[0] == 0:
         raise DataError(f"{what} holds no images; pass a file with at least one image per split")
+    if 0 in array.shape:   # e.g. (40, 0, 28): images without pixels, whose min() would be a numpy traceback
+        raise DataError(f"{what} has shape {array.shape}, with an empty dimension; images need at least 1 x 1 pixels")
     if array.dtype == np.uint8:
         return array
     if array.dtype == np.bool_:
@@ -101,6 +103,6 @@ def _npz_class_names(arrays: dict[str, np.ndarray], name: str, labels: np.ndarra
     if "class_names" not in arrays:
         return class_names_for(name, labels, path)
     names = tuple(str(entry) for entry in np.asarray(arrays["class_names"]).ravel())
-    if labels.size and labels.max() >= len(names):
+    if labels.size and labels.max() >= len(names):   # the names bound the labels: no class name is built from a label
         raise DataError(f"{path}: label {labels.max()} has no entry in class_names ({len(names)} names); fix class_names")
     return names

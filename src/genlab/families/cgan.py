@@ -17,6 +17,7 @@ import numpy as np
 
 from genlab import adversarial
 from genlab.config import describe
+from genlab.errors import ConfigError
 from genlab.families import Family
 from genlab.families.gan import CHAPTER, GANConfig, GANTrainer
 
@@ -25,6 +26,11 @@ from genlab.families.gan import CHAPTER, GANConfig, GANTrainer
 class CGANConfig(GANConfig):
     embedding_dim: int = describe(50, "size of the generator's learnt label embedding")
     sample_grid: int = describe(100, "images in the progress grid: one row per class")
+
+    def validate(self):
+        super().validate()
+        if self.embedding_dim < 1:   # an Embedding of width 0 is a Keras traceback after the run folder is made
+            raise ConfigError(f"embedding_dim must be at least 1, got {self.embedding_dim}")
 
 
 PRESETS = {"chapter": CHAPTER, "default": {}}   # the chapter's GAN settings, made conditional

@@ -40,6 +40,8 @@ class ClassifierConfig:
             raise ConfigError("epochs and batch_size must be at least 1")
         if not 0.0 <= self.validation_split < 1.0:
             raise ConfigError("validation_split must be in [0, 1)")
+        if any(units < 1 for units in self.hidden_units):   # a Dense layer of 0 units is a Keras traceback mid-run
+            raise ConfigError(f"hidden_units must all be at least 1, got {self.hidden_units}; e.g. hidden_units=64,64")
 
 
 PRESETS = {

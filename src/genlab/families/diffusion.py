@@ -91,7 +91,7 @@ class DiffusionConfig:
 
     def validate(self):
         for key in ("epochs", "batch_size", "res_blocks", "groups", "time_dim", "timesteps", "sample_steps", "sample_batch",
-                    "sample_every", "grid_steps", "sample_grid", "log_every", "steps_per_execution"):
+                    "sample_every", "grid_steps", "sample_grid", "log_every", "steps_per_execution", "validation_images"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
         if self.schedule not in SCHEDULES:
