@@ -66,6 +66,12 @@ def test_missing_file_is_a_run_error(tmp_path):
         models.load_model(tmp_path / "absent.keras")
 
 
+def test_a_folder_named_like_a_model_is_said_to_be_a_folder(tmp_path):
+    (tmp_path / "model.keras").mkdir()
+    with raises_one_line(RunError, r"model file .*model\.keras is a folder, not a file"):
+        models.load_model(tmp_path / "model.keras")
+
+
 def test_serialised_function_is_refused(tmp_path):
     # A config that carries a serialised Python function anywhere (not only in a Lambda) is refused.
     path = tmp_path / "weird.keras"

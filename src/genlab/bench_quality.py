@@ -186,7 +186,8 @@ def bench_quality(*, reference: str | None = None, data_dir=None, steps: int = 2
         if value < 1:
             raise GenlabError(f"--{name} must be at least 1, got {value}")
     if samples < 10:
-        raise GenlabError(f"--samples {samples} is too few for an FID; use at least 1000 (2000 is the default)")
+        raise GenlabError(f"--samples {samples} is too few for an FID; pass at least 10 (FID is biased upwards below a few "
+                          "thousand: 2000 is the default)")
     chosen = choose_recipes(recipes, bf16)
     folder = bench.mnist_folder(data_dir)
     dataset = (overrides or {}).get("dataset", "mnist")

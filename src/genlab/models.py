@@ -32,9 +32,12 @@ def _walk(node):
 
 
 def check_safe(path: str | Path) -> None:
+    from genlab.paths import describe_path_problem
+
     path = Path(path)
-    if not path.is_file():
-        raise RunError(f"model file {path} does not exist; check the path (a run folder holds model.keras)")
+    problem = describe_path_problem(path, "file")
+    if problem is not None:
+        raise RunError(f"model file {problem}; check the path (a run folder holds model.keras)")
     try:
         with zipfile.ZipFile(path) as archive:
             # Every member's CRC first: a flipped byte in the weights is then this one line, not an
