@@ -11,8 +11,8 @@ import genlab
 from genlab import api
 
 PUBLIC = [name for name in genlab.__dict__ if not name.startswith("_")
-          and inspect.isfunction(getattr(genlab, name)) and getattr(genlab, name).__module__ == "genlab.api"]
-PUBLIC += ["input_images", "load_samples_file"]   # documented in the README, reached as genlab.api.*
+          and inspect.isfunction(getattr(genlab, name)) and getattr(genlab, name).__module__ in ("genlab.api", "genlab.saving")]
+PUBLIC += ["input_images", "load_samples_file", "save_comparison", "save_json"]   # documented in the README, reached as genlab.api.*
 
 
 def test_the_public_api_is_all_there():

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import zipfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from genlab.errors import RunError
+from genlab.paths import kind_of
 
 MARKER = ".genlab-output.json"   # in a folder genlab made (export, ...): which entries it wrote
 GENERATOR = "genlab"             # the PNG "Software" text, the HTML generator meta tag, the .npz comment
@@ -36,17 +36,8 @@ _LEGACY_EXPORT = {"genlab-export.json", "model.onnx", "saved_model.pb", "fingerp
 
 # ---------------------------------------------------------------------------- what a path is
 def describe_kind(path: Path) -> str:
-    """'a folder', 'a FIFO', 'a device', 'a socket' or 'a file' for an existing path (symlinks followed)."""
-    mode = path.stat().st_mode
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a file"
+    """'a folder', 'a FIFO (named pipe)', 'a character device', ... or 'a file' for an existing path (symlinks followed)."""
+    return kind_of(path.stat().st_mode)
 
 
 def _absolute(path: str | os.PathLike) -> Path:

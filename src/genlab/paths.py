@@ -54,5 +54,13 @@ def describe_path_problem(path: str | os.PathLike, wanted: str = "file") -> str 
         return None if "file" in wanted else f"{shown} is a file, not a folder"
     if stat.S_ISDIR(mode):
         return None if "folder" in wanted else f"{shown} is a folder, not a file"
-    kind = next((words for test, words in _FILE_KINDS if test(mode)), "not a regular file")
-    return f"{shown} is {kind}, not a {wanted}"
+    return f"{shown} is {kind_of(mode)}, not a {wanted}"
+
+
+def kind_of(mode: int) -> str:
+    """What os.stat's mode says a path is, in words: "a file", "a folder", "a FIFO (named pipe)"..."""
+    if stat.S_ISREG(mode):
+        return "a file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return next((words for test, words in _FILE_KINDS if test(mode)), "not a regular file")
