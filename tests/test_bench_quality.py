@@ -1,7 +1,7 @@
 """`genlab bench quality` and `genlab bench chapter` (genlab/bench_quality.py): the pure parts with
 hand-computed values, one tiny end-to-end `bench quality` through the CLI (the reference side
 faked), the reference-snapshot driver against a tiny stand-in of the reference script, and the
-chapter ratio with faked timings. The real measurement takes over an hour: README gives its commands."""
+chapter ratio with faked timings. The real measurement takes over an hour: docs/results.md gives its commands."""
 from __future__ import annotations
 
 import json

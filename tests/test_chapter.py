@@ -25,7 +25,7 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 # What "visibly working" means on the embedded data (4000 training / 1000 test digits), with the
-# margins measured in the README's "The chapter in three minutes" (a quick run measured 0.92 /
+# margins measured in docs/chapter.md, "The chapter in three minutes" (a quick run measured 0.92 /
 # 0.024 / 0.031 / FID 23 there):
 CLASSIFIER_ACCURACY = 0.9          # chance is 0.1; the chapter's 2 epochs on mnist-5k reach ~0.85
 RECONSTRUCTION_SHARE = 0.6         # AE/DAE test MSE below 60% of the per-pixel mean image's

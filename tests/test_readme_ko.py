@@ -1,25 +1,57 @@
-"""README.ko.md is README.md in Korean, kept in step: the same sections in the same order, the same
-command lines, the same numbers in the results tables, and each linking to the other at the top."""
+"""README.ko.md is README.md in Korean, and every docs/NAME.ko.md is docs/NAME.md in Korean, kept in
+step: the same sections in the same order, the same command lines, the same numbers in the tables,
+and each linking to the other at the top. The README stays a one-minute read (at most 250 lines) that
+links every docs page; every relative link and image in these pages points at something that exists;
+the benchmark tables of docs/results.md are the numbers in docs/bench/*.json."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGLISH = ROOT / "README.md"
 KOREAN = ROOT / "README.ko.md"
+DOCS = ROOT / "docs"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
+README_MAX_LINES = 250
 
 
-def headings(text: str) -> list[str]:
-    """'##' and '###' headings outside code blocks, as their levels ('##', '###'), in order."""
-    levels, fenced = [], False
+def korean_twin(english: Path) -> Path:
+    return english.with_name(english.name[: -len(".md")] + ".ko.md")
+
+
+DOCS_PAGES = sorted(path for path in DOCS.glob("*.md") if not path.name.endswith(".ko.md"))
+PAIRS = [(ENGLISH, KOREAN)] + [(page, korean_twin(page)) for page in DOCS_PAGES]
+PAIR_IDS = [english.relative_to(ROOT).as_posix() for english, _ in PAIRS]
+ALL_PAGES = [page for pair in PAIRS for page in pair]
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def prose_lines(text: str) -> list[str]:
+    """The lines outside ``` code blocks."""
+    lines, fenced = [], False
     for line in text.splitlines():
         if line.startswith("```"):
             fenced = not fenced
-        elif not fenced and re.match(r"#{2,3} ", line):
-            levels.append(line.split(" ", 1)[0])
-    return levels
+        elif not fenced:
+            lines.append(line)
+    return lines
+
+
+def heading_lines(text: str) -> list[str]:
+    """'#', '##' and '###' headings outside code blocks, in order."""
+    return [line for line in prose_lines(text) if re.match(r"#{1,3} ", line)]
+
+
+def headings(text: str) -> list[str]:
+    """The headings' levels ('#', '##', '###'), in order."""
+    return [line.split(" ", 1)[0] for line in heading_lines(text)]
 
 
 def command_lines(text: str) -> list[str]:
@@ -36,43 +68,133 @@ def command_lines(text: str) -> list[str]:
     return lines
 
 
+def table_rows(text: str) -> list[str]:
+    """Table rows (indented ones inside list items too), separator rows left out."""
+    return [line.strip() for line in prose_lines(text)
+            if line.lstrip().startswith("|") and not set(line.strip()) <= set("|-: ")]
+
+
 def table_numbers(text: str) -> list[list[str]]:
     """The numbers of each table row, row by row (headers and prose are translated, numbers not)."""
-    return [re.findall(r"-?\d+(?:\.\d+)?", line) for line in text.splitlines()
-            if line.startswith("|") and not set(line) <= set("|-: ")]
+    return [re.findall(r"-?\d+(?:\.\d+)?", row) for row in table_rows(text)]
 
 
-def test_both_readmes_have_the_same_sections_in_the_same_order():
-    english, korean = headings(ENGLISH.read_text(encoding="utf-8")), headings(KOREAN.read_text(encoding="utf-8"))
-    assert len(english) >= 10
-    assert korean == english
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = heading.lstrip("#").strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-def test_both_readmes_give_the_same_command_lines():
-    english = command_lines(ENGLISH.read_text(encoding="utf-8"))
-    korean = command_lines(KOREAN.read_text(encoding="utf-8"))
-    assert any(line.startswith("genlab run chapter --quick") for line in english)
-    assert any(line.startswith("pip install") or " pip install " in line for line in english)
-    assert korean == english
-    assert set(korean) == set(english)
+def anchors(path: Path) -> set[str]:
+    found: set[str] = set()
+    for line in heading_lines(read(path)):
+        base = anchor = slug(line)
+        count = 0
+        while anchor in found:
+            count += 1
+            anchor = f"{base}-{count}"
+        found.add(anchor)
+    return found
 
 
-def test_both_readmes_carry_the_same_numbers_in_their_tables():
-    english = table_numbers(ENGLISH.read_text(encoding="utf-8"))
-    korean = table_numbers(KOREAN.read_text(encoding="utf-8"))
-    assert len(english) >= 30   # the chapter's programs and the sample-quality table
-    assert korean == english
+def relative_links(text: str) -> list[str]:
+    """Targets of markdown links and images and of HTML src/href attributes, outside code, that are
+    not web addresses."""
+    prose = "\n".join(prose_lines(text))
+    prose = re.sub(r"`[^`]*`", "", prose)
+    targets = re.findall(r"\]\(([^)\s]+)\)", prose) + re.findall(r"""(?:src|href)="([^"]+)\"""", prose)
+    return [target for target in targets if not re.match(r"[a-z]+:", target)]
 
 
-def test_each_readme_links_to_the_other_in_its_first_lines():
-    english = ENGLISH.read_text(encoding="utf-8").splitlines()[:5]
-    korean = KOREAN.read_text(encoding="utf-8").splitlines()[:5]
-    assert any("(README.ko.md)" in line for line in english)
-    assert any("(README.md)" in line for line in korean)
+@pytest.mark.parametrize("english, korean", PAIRS, ids=PAIR_IDS)
+def test_both_languages_have_the_same_sections_in_the_same_order(english, korean):
+    assert korean.exists(), f"{english.relative_to(ROOT)} has no Korean twin {korean.name}"
+    assert headings(read(korean)) == headings(read(english))
+    assert headings(read(english))[:1] == ["#"], f"{english.name} should open with one '# ' title"
 
 
-def test_the_korean_readme_is_written_in_korean():
-    paragraphs = [block for block in re.split(r"\n\s*\n", KOREAN.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("english, korean", PAIRS, ids=PAIR_IDS)
+def test_both_languages_give_the_same_command_lines(english, korean):
+    assert command_lines(read(korean)) == command_lines(read(english))
+
+
+@pytest.mark.parametrize("english, korean", PAIRS, ids=PAIR_IDS)
+def test_both_languages_carry_the_same_numbers_in_their_tables(english, korean):
+    assert table_numbers(read(korean)) == table_numbers(read(english))
+
+
+@pytest.mark.parametrize("english, korean", PAIRS, ids=PAIR_IDS)
+def test_each_language_links_to_the_other_in_its_first_lines(english, korean):
+    english_top = read(english).splitlines()[:5]
+    korean_top = read(korean).splitlines()[:5]
+    assert any(f"({korean.name})" in line for line in english_top), f"{english.name} does not link {korean.name}"
+    assert any(f"({english.name})" in line for line in korean_top), f"{korean.name} does not link {english.name}"
+
+
+@pytest.mark.parametrize("korean", [korean for _, korean in PAIRS],
+                         ids=[korean.relative_to(ROOT).as_posix() for _, korean in PAIRS])
+def test_the_korean_pages_are_written_in_korean(korean):
+    paragraphs = [block for block in re.split(r"\n\s*\n", read(korean))
                   if block.strip() and not block.lstrip().startswith(("```", "|", "<!--", "[", "#"))]
     untranslated = [block[:80] for block in paragraphs if not HANGUL.search(block)]
     assert not untranslated, f"paragraphs without Korean: {untranslated}"
+
+
+def test_every_korean_docs_page_has_an_english_one():
+    for korean in DOCS.glob("*.ko.md"):
+        assert korean.with_name(korean.name.replace(".ko.md", ".md")).exists(), f"{korean.name} has no English page"
+
+
+def test_the_readme_is_a_short_read_that_links_every_docs_page():
+    for readme, suffix in ((ENGLISH, ".md"), (KOREAN, ".ko.md")):
+        text = read(readme)
+        assert len(text.splitlines()) <= README_MAX_LINES, f"{readme.name}: {len(text.splitlines())} lines"
+        for page in DOCS_PAGES:
+            name = page.name[: -len(".md")] + suffix
+            assert f"(docs/{name}" in text, f"{readme.name} does not link docs/{name}"
+
+
+def test_the_readme_keeps_its_first_commands_and_its_test_command():
+    english = command_lines(read(ENGLISH))
+    assert any(line.startswith("genlab run chapter --quick") for line in english)
+    assert any(line.startswith("pip install") or " pip install " in line for line in english)
+    # CI (.ci/run) runs the README's test command; the family example is read by tests/conftest.py.
+    sections = re.split(r"\n(?=## )", read(ENGLISH))
+    test = next(section for section in sections if section.startswith("## Test\n"))
+    assert any("python -m pytest" in line for line in command_lines(test))
+    assert any(section.startswith("## Add a model family\n") and "```python" in section for section in sections)
+    assert any(line.startswith("## 모델 계열 추가하기") for line in heading_lines(read(KOREAN)))
+
+
+def test_the_results_page_holds_the_results_tables():
+    english = table_numbers(read(DOCS / "results.md"))
+    assert len(english) >= 30   # the chapter's programs and the sample-quality table
+
+
+@pytest.mark.parametrize("page", ALL_PAGES, ids=[page.relative_to(ROOT).as_posix() for page in ALL_PAGES])
+def test_relative_links_and_images_point_at_what_exists(page):
+    for target in relative_links(read(page)):
+        path_part, _, anchor = target.partition("#")
+        destination = (page.parent / path_part).resolve() if path_part else page
+        assert destination.exists(), f"{page.name}: link to {target} points at nothing"
+        if anchor and destination.suffix == ".md":
+            assert anchor in anchors(destination), f"{page.name}: {destination.name} has no heading #{anchor}"
+
+
+def test_the_benchmark_tables_are_the_numbers_in_docs_bench():
+    quality = json.loads(read(DOCS / "bench" / "bench-quality.json"))
+    recipes = quality["recipes"]
+    expected = [[f"{recipe['train_seconds']:.0f}", f"{recipe['final_fid']:.2f}", f"{recipe['time_to_target_s']:.0f}",
+                 str(recipe["steps_to_target"]), f"{recipe['time_fraction']:.2f}"]
+                for recipe in (recipes[name] for name in ("reference", "chapter", "default", "chapter-bf16", "default-bf16"))]
+    rows = table_rows(read(DOCS / "results.md"))
+    header = next(index for index, row in enumerate(rows) if "share of the textbook loop's" in row)
+    measured = [re.findall(r"-?\d+(?:\.\d+)?", row.split("|", 2)[2]) for row in rows[header + 1: header + 6]]
+    assert measured == expected
+    assert f"**{quality['target_fid']:.2f}**" in read(DOCS / "results.md")
+
+    chapter = json.loads(read(DOCS / "bench" / "bench-chapter.json"))
+    text = " ".join(read(DOCS / "results.md").split())
+    assert f"took **{chapter['reference_seconds']:.0f} s** from start to exit" in text
+    assert f"took **{chapter['genlab_seconds']:.0f} s**: **{chapter['speedup']:.2f}x**" in text
+    assert f"({chapter['time_fraction']:.2f} of the reference's time)" in text
