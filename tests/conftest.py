@@ -15,9 +15,35 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
 import contextlib  # noqa: E402
+import re  # noqa: E402
+import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_family_source() -> tuple[str, str]:
+    """(file name, source) of the README's "Add a model family" example: the first ```python block
+    of that section, whose first line names the file (# src/genlab/families/NAME.py)."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Add a model family", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block, "README.md's 'Add a model family' section has no ```python block"
+    first, _, source = block.group(1).partition("\n")
+    name = re.fullmatch(r"# src/genlab/families/(\w+\.py)", first.strip())
+    assert name, f"the README example's first line should name its file (# src/genlab/families/NAME.py), not {first!r}"
+    return name.group(1), source
+
+
+# The README's example family is saved as one file into a folder searched like genlab/families/
+# (GENLAB_FAMILY_PATH), so every family-generic test, in this process and in the backend
+# subprocesses, runs it too: the README's example cannot drift from what works.
+README_FAMILIES = Path(tempfile.mkdtemp(prefix="genlab-readme-family-"))
+_file_name, _source = readme_family_source()
+(README_FAMILIES / _file_name).write_text(_source, encoding="utf-8")
+os.environ["GENLAB_FAMILY_PATH"] = str(README_FAMILIES)
 
 def tiny_run(family: str, out: str | Path, *, preset: str = "default", **overrides):
     """Train `family` with its declared tiny settings (on the embedded mnist-5k) into the (new)

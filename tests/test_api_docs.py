@@ -11,18 +11,19 @@ import genlab
 from genlab import api
 
 PUBLIC = [name for name in genlab.__dict__ if not name.startswith("_")
-          and inspect.isfunction(getattr(genlab, name)) and getattr(genlab, name).__module__ in ("genlab.api", "genlab.saving")]
+          and inspect.isfunction(getattr(genlab, name)) and getattr(genlab, name).__module__ in
+          ("genlab.api", "genlab.saving", "genlab.sessions", "genlab.chapter", "genlab.explorer", "genlab.inventory")]
 PUBLIC += ["input_images", "load_samples_file", "save_comparison", "save_json"]   # documented in the README, reached as genlab.api.*
 
 
 def test_the_public_api_is_all_there():
-    assert {"train", "sample", "interpolate", "reconstruct", "denoise", "evaluate", "report", "run_chapter",
+    assert {"train", "sample", "interpolate", "reconstruct", "denoise", "evaluate", "report", "run_chapter", "explore",
             "config_help", "save_images", "open_run"} <= set(PUBLIC)
 
 
 @pytest.mark.parametrize("name", PUBLIC)
 def test_public_function_documents_parameters_returns_and_an_example(name):
-    function = getattr(api, name)
+    function = getattr(genlab, name, None) or getattr(api, name)
     doc = inspect.getdoc(function) or ""
     for section in ("Parameters:", "Returns:", "Example:"):
         assert section in doc, f"genlab.{name}: no '{section}' section"

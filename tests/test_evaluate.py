@@ -9,7 +9,7 @@ from genlab import cli, data, evaluator
 
 
 def test_the_shipped_evaluator_matches_its_registered_hash_and_accuracy():
-    entry = evaluator._registry()["mnist"]
+    entry = evaluator.registry()["mnist"]
     assert evaluator.sha256(evaluator.ASSETS / entry["file"]) == entry["sha256"]
     assert entry["test_accuracy"] >= 0.993
 
@@ -20,7 +20,7 @@ def test_a_changed_evaluator_file_is_refused(tmp_path, monkeypatch):
     copy = tmp_path / "evaluator-mnist.keras"
     copy.write_bytes((evaluator.ASSETS / "evaluator-mnist.keras").read_bytes() + b"tampered")
     registry = tmp_path / "evaluators.json"
-    registry.write_text(json.dumps(evaluator._registry()))
+    registry.write_text(json.dumps(evaluator.registry()))
     monkeypatch.setattr(evaluator, "ASSETS", tmp_path)
     monkeypatch.setattr(evaluator, "REGISTRY", registry)
     monkeypatch.setattr(evaluator, "_CACHE", {})

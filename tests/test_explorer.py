@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import raises_one_line, tiny_run
 
-from genlab import explorer
+from genlab import explorer, families
 from genlab.errors import GenlabError
 from genlab.latent import latent_paths, spherical_paths
 
@@ -187,3 +187,34 @@ def test_an_invalid_input_is_a_message_not_a_traceback(served):
     broken = explorer._shown_in_page(lambda: 1 / 0)
     with pytest.raises(gr.Error, match="ZeroDivisionError"):
         broken()
+
+
+# ---------------------------------------------------------------------------- every family's tab, from its contract
+EXPLORABLE = [name for name in families.names() if families.get(name).latent_space is not None]
+
+
+@pytest.mark.parametrize("name", EXPLORABLE)
+def test_every_explorable_family_opens_and_builds_its_tab(name, shared_tiny_run):
+    """The explorer asks the family (purpose, codec, sampler options with a slider), never its name:
+    each family's tab is built, its controls are its declared options, and one image is decoded."""
+    pytest.importorskip("gradio", reason='the explorer needs Gradio: pip install "genlab[app]" (CI installs it)')
+    family = families.get(name)
+    run = shared_tiny_run(name, **dict(family.tiny_variants[0]))
+    (model,) = explorer.open_models([run.path])
+    assert model.options == tuple(option for option in family.sampler_options if option.slider is not None)
+    assert model.generative == (family.purpose == "generate")
+    if model.generative:
+        image = model.image(model.space.draw(0, 1)[0], 0, **{option.name: model.space.options.get(option.name)
+                                                               for option in model.options})
+        assert image.ndim == 3
+    else:
+        image = model.autoencode(np.zeros(model.image_shape, np.float32), 0.5)[1]
+        assert image.shape == tuple(model.image_shape)
+    assert np.isfinite(image).all() and 0.0 <= image.min() and image.max() <= 1.0
+    explorer.build_app([model])
+
+
+def test_a_run_without_a_latent_space_is_one_clear_line(shared_tiny_run):
+    run = shared_tiny_run("classifier")
+    with raises_one_line(GenlabError, r"is a classifier run, which has no latent space to explore; give a run of .*ae.* or "):
+        explorer.open_models([run.path])

@@ -13,19 +13,14 @@ import pytest
 from conftest import raises_one_line, tiny_run
 from PIL import Image
 
-from genlab import api, config, data, families, training
+from genlab import api, config, data, families
 from genlab.errors import ConfigError, GenlabError
 
 NAMES = families.names()
 
-# Every registered family is trained once for this module (more variants where a family has
-# architectures worth covering separately): a new family is picked up without a new test.
-VARIANTS = {
-    "ae": [{"architecture": "dense"}, {"architecture": "conv"}],
-    "dae": [{"architecture": "dense", "epochs": 2}, {"architecture": "conv"}],
-    "vae": [{"architecture": "dense"}, {"architecture": "conv"}],
-}
-RUNS = [(name, extra) for name in NAMES for extra in VARIANTS.get(name, [{}])]
+# Every registered family is trained once for this module (once per variant where the family
+# declares variants worth covering separately): a new family is picked up without a new test.
+RUNS = [(name, dict(extra)) for name in NAMES for extra in families.get(name).tiny_variants]
 RUN_IDS = [name + "".join(f"-{value}" for value in extra.values()) for name, extra in RUNS]
 
 @pytest.fixture(scope="module")
@@ -66,14 +61,23 @@ def test_family_is_consistent(name):
     assert family.name == name
     assert dataclasses.is_dataclass(family.config_class)
     assert callable(family.train)
-    assert (family.generate is None) == (family.kind == "discriminative")
+    assert family.problems() == []
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("preset", ["chapter", "default"])
+PRESETS = [(name, preset) for name in NAMES for preset in families.get(name).presets]
+
+
+def test_every_family_has_a_default_preset_and_the_chapter_programs_a_chapter_one():
+    for name in NAMES:
+        family = families.get(name)
+        assert "default" in family.presets, name
+        if family.chapter_program is not None:
+            assert "chapter" in family.presets, name
+
+
+@pytest.mark.parametrize("name,preset", PRESETS, ids=[f"{preset}-{name}" for name, preset in PRESETS])
 def test_presets_resolve_and_validate(name, preset):
     family = families.get(name)
-    assert preset in family.presets
     fields = set(config.field_names(family.config_class))
     assert set(family.presets[preset]) <= fields, "a preset names a key the config does not have"
     resolved = config.resolve(family, preset)
@@ -95,9 +99,9 @@ def test_config_class_rejects_unknown_keys(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_config_validation_rejects_nonsense(name):
     family = families.get(name)
-    key = "steps" if families.get(name).kind == "gan" else "epochs"
+    key = family.unit
     with raises_one_line(ConfigError, key):
-        config.resolve(family, "chapter", sets={key: "0"})
+        config.resolve(family, "default", sets={key: "0"})
 
 
 # ------------------------------------------------------------------------------------ tiny training runs
@@ -136,9 +140,9 @@ def test_history_has_one_row_per_epoch_or_window(trained):
     name, run = trained
     history = run.read_history()
     cfg = config.load_run_config(run.path / "config.toml", families.get(name))
-    if families.get(name).kind == "gan":
+    if families.get(name).unit == "steps":
         assert [row["step"] for row in history] == list(range(cfg.log_every, cfg.steps + 1, cfg.log_every))
-        assert all(np.isfinite([row["d_loss"], row["g_loss"]]).all() for row in history)
+        assert all(np.isfinite([value for key, value in row.items() if isinstance(value, float)]).all() for row in history)
     else:
         assert [row["epoch"] for row in history] == list(range(1, cfg.epochs + 1))
         assert all(np.isfinite(row["loss"]) and np.isfinite(row["val_loss"]) for row in history)
@@ -174,72 +178,18 @@ def test_saved_models_load_with_plain_keras_safe_mode(trained, mnist5k):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_saved_model_is_the_evaluated_model(trained, mnist5k):
-    """Recompute the test metric from the saved file: it must equal what metrics.json reports."""
+def test_headline_metrics_are_finite_numbers(trained):
+    """What the family calls its headline and the training writes (sample_* come from evaluate) is a
+    finite number in metrics.json, as is its baseline where that is another key. Each family's own
+    test module recomputes its figure from the saved model (test_saved_model_is_the_evaluated_model)."""
     name, run = trained
-    family = families.get(name)
-    cfg = config.load_run_config(run.path / "config.toml", family)
     metrics = run.read_metrics()
-    x_test = data.to_float(mnist5k.x_test)
-    if name == "classifier":
-        model = run.load_model()
-        inputs = x_test.reshape(len(x_test), -1) if cfg.architecture == "dense" else x_test
-        logits = model.predict(inputs, batch_size=1024, verbose=0)
-        assert logits.shape == (len(x_test), mnist5k.num_classes)
-        accuracy = float(np.mean(np.argmax(logits, axis=1) == mnist5k.y_test))
-        assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
-        assert accuracy > 0.5  # a random model scores ~0.1
-    elif name in ("ae", "dae"):
-        from genlab.families import autoencoder
-
-        # Without noise the test inputs are the clean images and the figure must match exactly;
-        # with noise, a new draw of the same law gives nearly the same figure.
-        noisy = autoencoder.corrupt(x_test, cfg.noise, cfg.noise_factor, cfg.clip_noisy, np.random.default_rng(12345))
-        restored = autoencoder.predict_images(run.load_model(), cfg, noisy)
-        assert restored.shape == x_test.shape
-        recomputed = float(np.mean((restored - x_test) ** 2))
-        assert recomputed == pytest.approx(metrics["test_mse"], rel=1e-4 if cfg.noise == "none" else 0.05)
-        # The autoencoder is exactly decoder(encoder(x)).
-        codes = run.load_model("encoder.keras").predict(autoencoder.model_inputs(cfg, x_test[:16]), verbose=0)
-        assert codes.shape == (16, cfg.latent_dim)
-        decoded = run.load_model("decoder.keras").predict(codes, verbose=0).reshape(16, *x_test.shape[1:])
-        whole = autoencoder.predict_images(run.load_model(), cfg, x_test[:16])
-        np.testing.assert_allclose(decoded, whole, atol=1e-5)
-    elif name == "vae":
-        from genlab.families.autoencoder import model_inputs
-
-        # model.keras is the deterministic path decoder(mean(x)): its MSE is the reported one.
-        inputs = model_inputs(cfg, x_test)
-        restored = np.asarray(run.load_model().predict(inputs, batch_size=1024, verbose=0)).reshape(x_test.shape)
-        assert float(np.mean((restored - x_test) ** 2)) == pytest.approx(metrics["test_mse"], rel=1e-4)
-        mean, log_var = run.load_model("encoder.keras").predict(inputs[:16], verbose=0)
-        assert mean.shape == log_var.shape == (16, cfg.latent_dim)
-        decoded = run.load_model("decoder.keras").predict(mean, verbose=0).reshape(16, *x_test.shape[1:])
-        np.testing.assert_allclose(decoded, restored[:16], atol=1e-5)
-        assert metrics["test_negative_elbo_nats"] == pytest.approx(metrics["test_reconstruction_nats"] + metrics["test_kl_nats"])
-    elif name == "diffusion":
-        from genlab.families import diffusion
-
-        # model.keras is the averaged network: its noise MSE at the same fixed draws is the reported one,
-        # and it beat 'predict zero' (E[eps^2] = 1) even in a tiny run.
-        again = diffusion.noise_prediction_metrics(run.load_model(), cfg, mnist5k)
-        assert again["test_noise_mse"] == pytest.approx(metrics["test_noise_mse"], rel=1e-4)
-        assert again["test_zero_mse"] == pytest.approx(1.0, abs=0.02)
-        assert metrics["test_noise_mse"] < metrics["test_zero_mse"]
-    else:
-        generator = run.load_model("generator.keras")
-        discriminator = run.load_model("discriminator.keras")
-        from genlab.adversarial import generator_inputs
-
-        z = np.random.default_rng(0).uniform(-1, 1, (8, cfg.latent_dim)).astype("float32")
-        inputs = generator_inputs(generator, z)     # [z, labels] for a conditional generator
-        fakes = generator.predict(inputs, verbose=0)
-        assert fakes.shape == (8, *mnist5k.image_shape)
-        scores = discriminator.predict(fakes if len(discriminator.inputs) == 1 else [fakes, inputs[1]], verbose=0)
-        assert scores.shape == (8, 1)
-        assert np.isfinite(scores).all()
-        if cfg.output == "sigmoid":
-            assert ((scores >= 0) & (scores <= 1)).all()
+    for metric in families.get(name).headline:
+        if metric.key.startswith("sample_"):
+            continue
+        assert np.isfinite(metrics[metric.key]), metric.key
+        if isinstance(metric.baseline, str):
+            assert np.isfinite(metrics[metric.baseline]), metric.baseline
 
 
 def test_sample_from_generative_runs(trained, mnist5k):
@@ -274,8 +224,8 @@ def test_latent_space_decodes_what_sample_draws(trained):
     labels = np.array([3, 3, 3]) if space.num_classes else None
     points = space.draw(5, 3)
     assert points.shape == (3, space.size) and points.dtype == np.float32
-    # diffusion: the explorer's sampler is deterministic DDIM, the same as sample(..., eta=0)
-    options = {"steps": space.options["steps"], "eta": 0.0} if name == "diffusion" else {}
+    # The space decodes with its own sampler options (diffusion: deterministic DDIM, eta 0): sample with the same.
+    options = {key: value for key, value in space.options.items() if value is not None}
     expected = api.sample(run.path, 3, seed=5, label=3 if space.num_classes else None, **options)
     np.testing.assert_allclose(space.decode(points, labels), expected, atol=1e-5)
     axes = space.axes(4)
@@ -317,7 +267,7 @@ def test_resume_trains_further_from_the_last_checkpoint(trained, tmp_path):
     shutil.copytree(finished.path, run_copy)
     family = families.get(name)
     cfg = config.load_run_config(run_copy / "config.toml", family)
-    unit = "step" if family.kind == "gan" else "epoch"
+    unit = family.unit.removesuffix("s")
     length = getattr(cfg, unit + "s")
     before_meta, before = _checkpoint(finished)
     assert before_meta[unit] == length
@@ -335,12 +285,12 @@ def test_resume_trains_further_from_the_last_checkpoint(trained, tmp_path):
         assert int(after[key]) == 2 * int(before[key]) > 0, key
     weights = [key for key in before if "optimizer" not in key and before[key].dtype.kind == "f" and before[key].ndim >= 2]
     assert any(not np.array_equal(before[key], after[key]) for key in weights)
-    if family.kind == "gan":
-        # The adversarial loop checkpoints its data order and noise state too: resumed == unbroken, bit for bit.
+    if family.unit == "steps":
+        # A step-trained loop checkpoints its data order and noise state too: resumed == unbroken, bit for bit.
         straight = tiny_run(name, tmp_path / "straight", **{unit + "s": 2 * length})
-        for ours, theirs in zip(resumed.load_model("generator.keras").get_weights(),
-                                straight.load_model("generator.keras").get_weights()):
-            np.testing.assert_array_equal(ours, theirs)
+        for file_name in [item for item in family.files if item.endswith(".keras")]:
+            for ours, theirs in zip(resumed.load_model(file_name).get_weights(), straight.load_model(file_name).get_weights()):
+                np.testing.assert_array_equal(ours, theirs)
 
 
 def test_resume_refuses_other_settings_and_other_shapes(tmp_path):
@@ -349,7 +299,7 @@ def test_resume_refuses_other_settings_and_other_shapes(tmp_path):
     run = tiny_run("ae", tmp_path / "run", architecture="dense")
     config_file = run.path / "config.toml"
     before = {name: (run.path / name).read_bytes() for name in ("config.toml", "metrics.json", "history.csv")}
-    with raises_one_line(ConfigError, r"--resume cannot change latent_dim, learning_rate \(only devices, epochs, fid_samples, fid_steps, on_nan, steps, steps_per_execution, time_budget_s\)"):
+    with raises_one_line(ConfigError, r"--resume cannot change latent_dim, learning_rate \(only epochs, steps_per_execution\)"):
         api.train("ae", resume=run.path, overrides={"latent_dim": 16, "learning_rate": 0.1, "epochs": 3},
                   verbose=0, print_summary=False)
     assert {name: (run.path / name).read_bytes() for name in before} == before

@@ -97,3 +97,24 @@ def test_other_code_carrying_layers_are_refused(tmp_path, name):
         archive.writestr("config.json", '{"class_name": "Functional", "config": {"layers": [{"class_name": "%s"}]}}' % name)
     with raises_one_line(UnsafeModelError, rf"contains a {name} layer"):
         models.check_safe(path)
+
+
+def test_an_inference_model_is_loaded_once_per_file_content(tmp_path):
+    """genlab.sample ten times in a row uses one model and its one compiled predict (a new model
+    per call made TensorFlow warn about retracing); a file that changed is loaded again."""
+    path = tmp_path / "model.keras"
+    small_model().save(path)
+    first = models.load_inference_model(path)
+    assert models.load_inference_model(path) is first
+    batch = np.ones((2, 4), np.float32)
+    before = first.predict(batch, verbose=0)
+    replacement = small_model()
+    replacement.get_layer("dense").set_weights([np.full((4, 3), 2.0, np.float32), np.zeros(3, np.float32)])
+    replacement.save(path)
+    second = models.load_inference_model(path)
+    assert second is not first
+    np.testing.assert_allclose(second.predict(batch, verbose=0), np.full((2, 3), 8.0))
+    assert not np.allclose(before, 8.0)
+    path.write_bytes(path.read_bytes()[:-20])   # damaged: the same clear error as a plain load, not a stale model
+    with pytest.raises(RunError):
+        models.load_inference_model(path)

@@ -1,10 +1,12 @@
 """Pretrained models shipped inside genlab (genlab.pretrained): pinned by SHA-256 like the
 evaluators, usable as `pretrained:NAME` wherever a run folder is, offline and without data, and
-never written to. Entries are built from run folders by `python -m genlab.pretrained build`."""
+never written to. Entries are built from run folders by `python tools/build_pretrained.py`."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,11 @@ import pytest
 from conftest import cli_error, raises_one_line
 from genlab import api, cli, families, pretrained
 from genlab.errors import GenlabError, RunError
+
+# The maintainers' tool lives outside the package (tools/): imported from its file.
+_SPEC = importlib.util.spec_from_file_location("build_pretrained", Path(__file__).resolve().parents[1] / "tools" / "build_pretrained.py")
+build_pretrained = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(build_pretrained)
 
 SHIPPED = pretrained.names()
 
@@ -48,14 +55,26 @@ def test_every_generative_family_says_what_a_pretrained_copy_ships(name):
     family = families.get(name)
     assert set(family.inference_files) <= set(family.files)
     assert bool(family.inference_files) == (family.generate is not None)
-    assert (family.export is None) == (name in ("classifier", "diffusion"))   # no single network a client runs
+    if family.export is not None:
+        assert family.inference_files     # what `genlab export` turns into a client's network ships too
 
 
-def test_listing_has_the_metrics(capsys):
+def test_listing_has_the_metrics(capsys, monkeypatch):
     assert [model.name for model in api.pretrained_models()] == [f"pretrained:{name}" for name in SHIPPED]
+    monkeypatch.setenv("COLUMNS", "400")
     assert cli.main(["pretrained"]) == 0
     out = capsys.readouterr().out
     assert "pretrained:mnist-dae" in out and "test_mse 0.02086" in out and "genlab train dae --preset chapter" in out
+
+
+def test_listing_fits_the_terminal(capsys, monkeypatch):
+    """The metrics and command columns fold onto several lines instead of a table 280 columns wide."""
+    monkeypatch.setenv("COLUMNS", "100")
+    assert cli.main(["pretrained"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert any("pretrained:mnist-dae" in line for line in lines)
+    assert len({len(line) for line in lines}) == 1     # every border and row lines up
 
 
 def test_the_shipped_dae_works_offline_without_data(monkeypatch, tmp_path):
@@ -118,7 +137,7 @@ def tiny_cgan(shared_tiny_run):
 
 
 def test_build_from_a_run_then_sample_a_class_offline(tiny_cgan, assets_copy, tmp_path, monkeypatch, capsys):
-    assert pretrained.main(["build", str(tiny_cgan.path), "tiny-cgan", "--assets", str(assets_copy)]) == 0
+    assert build_pretrained.main([str(tiny_cgan.path), "tiny-cgan", "--assets", str(assets_copy)]) == 0
     entry = json.loads((assets_copy / "pretrained.json").read_text())["tiny-cgan"]
     assert set(entry["files"]) == {"config.toml", "metrics.json", "generator.keras"}      # no discriminator, no checkpoints
     assert entry["command"].startswith("genlab train cgan --set dataset=mnist-5k --set steps=6")
@@ -135,7 +154,7 @@ def test_build_from_a_run_then_sample_a_class_offline(tiny_cgan, assets_copy, tm
 
 
 def test_evaluate_on_a_pretrained_model_writes_nothing_into_it(tiny_cgan, assets_copy):
-    pretrained.build(tiny_cgan.path, "tiny-cgan", assets=assets_copy)
+    build_pretrained.build(tiny_cgan.path, "tiny-cgan", assets=assets_copy)
     folder = assets_copy / "pretrained" / "tiny-cgan"
     before = {path.name: path.read_bytes() for path in folder.iterdir()}
     result = api.evaluate("pretrained:tiny-cgan", count=20, reference=False)
@@ -146,9 +165,9 @@ def test_evaluate_on_a_pretrained_model_writes_nothing_into_it(tiny_cgan, assets
 
 def test_build_refuses_bad_names_unfinished_runs_and_big_models(tiny_cgan, assets_copy, monkeypatch):
     with raises_one_line(GenlabError, "lower-case letters"):
-        pretrained.build(tiny_cgan.path, "Tiny CGAN", assets=assets_copy)
-    monkeypatch.setattr(pretrained, "MAX_MODEL_BYTES", 1000)
+        build_pretrained.build(tiny_cgan.path, "Tiny CGAN", assets=assets_copy)
+    monkeypatch.setattr(build_pretrained, "MAX_MODEL_BYTES", 1000)
     with raises_one_line(GenlabError, "over the 0 MB a shipped model may take"):
-        pretrained.build(tiny_cgan.path, "tiny-cgan", assets=assets_copy)
+        build_pretrained.build(tiny_cgan.path, "tiny-cgan", assets=assets_copy)
     assert not (assets_copy / "pretrained" / "tiny-cgan").exists()          # nothing half-built left
     assert "tiny-cgan" not in json.loads((assets_copy / "pretrained.json").read_text())

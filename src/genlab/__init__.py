@@ -19,7 +19,6 @@ from genlab.api import (  # noqa: E402,F401
     config_help,
     denoise,
     evaluate,
-    explore,
     export,
     interpolate,
     latent_space,
@@ -27,8 +26,10 @@ from genlab.api import (  # noqa: E402,F401
     pretrained_models,
     reconstruct,
     report,
-    run_chapter,
     sample,
     save_images,
     train,
 )
+from genlab.chapter import run_chapter  # noqa: E402,F401
+from genlab.explorer import explore  # noqa: E402,F401
+from genlab.inventory import datasets, evaluators, info, train_evaluator  # noqa: E402,F401

@@ -12,10 +12,6 @@ Bad arguments raise a genlab.errors.GenlabError subclass with a one-line message
 """
 from __future__ import annotations
 
-import json
-import os
-import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -25,287 +21,14 @@ import numpy as np
 from genlab import backend as _backend
 from genlab import config as _config
 from genlab import pretrained as _pretrained
-from genlab.errors import ConfigError, DataError, GenlabError, RunError
+from genlab.errors import ConfigError, DataError, GenlabError
 from genlab.runs import Run
 from genlab.saving import MAX_GRID_IMAGES, save_comparison, save_images, save_json  # noqa: F401 (the API)
 
-DEFAULT_SEED = 0
-# What --resume may change: how long training goes on (steps, epochs, a time budget), what to do
-# on NaN, the device count (a checkpoint resumes on any), diffusion's after-training FID figure
-# and the steps per compiled call; none of them changes the networks or the data order.
-RESUME_SETTABLE = {"steps", "epochs", "time_budget_s", "on_nan", "devices", "fid_steps", "fid_samples", "steps_per_execution"}
-MAX_SAMPLES = 1_000_000       # one call's images: 1e6 x 784 float32 is already 3 GB
-MAX_INTERPOLATION_STEPS = 1000
-
-
-# ---------------------------------------------------------------------------- checks at the edge
-def _count(value: Any, what: str, minimum: int = 1, maximum: int | None = None) -> int:
-    """An integer argument in [minimum, maximum], or a one-line error naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise ConfigError(f"{what} must be a whole number, got {value!r}")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ConfigError(f"{what} must be {bound}, got {value}")
-    return value
-
-
-def _seed(seed: Any) -> int:
-    return _count(seed, "seed", minimum=0, maximum=2 ** 32 - 1)
-
-
-# ---------------------------------------------------------------------------- training
-def train(family_name: str, *, preset: str | None = None, config_file: str | Path | None = None,
-          overrides: Mapping[str, Any] | None = None, out: str | Path | None = None,
-          runs_root: str | Path = "runs", data_dir: str | Path | None = None, seed: int | None = None,
-          backend: str | None = None, verbose: int = 0, resume: str | Path | None = None,
-          print_summary: bool = False, devices: int | None = None, coordinator: str | None = None,
-          num_processes: int | None = None, process_id: int | None = None) -> Run:
-    """Train one model family and save everything in a run folder.
-
-    The settings are layered, later layers winning: the family's defaults < `preset` <
-    `config_file` < `overrides` < `seed`. `genlab.config_help(family_name, preset)` lists every
-    key with its value and meaning.
-
-    Parameters:
-        family_name: "classifier", "ae", "dae", "gan" (the chapter's programs 1-4), or
-            "vae", "cgan", "wgan-gp" (beyond the chapter).
-        preset: "chapter" (the textbook's exact settings) or "default" (genlab's better ones;
-            also used when None).
-        config_file: a TOML file of settings.
-        overrides: settings by key, e.g. {"steps": 500} or {"epochs": 5, "dataset": "fashion-mnist"};
-            an unknown key is an error naming the closest valid one.
-        out: the run folder to create; by default `runs_root/<family>-<date>-<time>`.
-        runs_root: the folder that holds run folders when `out` is not given ("runs").
-        data_dir: the only folder to look for the dataset in (otherwise GENLAB_DATA_DIR, caches,
-            a download, and offline the embedded mnist-5k for mnist).
-        seed: random seed (weights, noise, data order); the config's seed, 0, when None.
-        backend: "tensorflow" (default), "torch", "jax", or "auto" (the fastest for this family on
-            this device kind in genlab bench backends; metrics.json's "backend_choice" says why);
-            KERAS_BACKEND when None.
-        verbose: 0 trains quietly, 1 shows progress bars.
-        resume: a run folder to continue from its last checkpoint instead of starting a new run;
-            only RESUME_SETTABLE's keys may change in `overrides` (steps, epochs, time_budget_s,
-            on_nan, devices, fid_steps, fid_samples, steps_per_execution), and only to train further.
-        print_summary: print the final metrics as a table.
-        devices: data-parallel replicas (gan, cgan, wgan-gp; the config key `devices`): on jax
-            keras.distribution.DataParallel over that many devices of all processes, on tensorflow
-            MirroredStrategy over this host's GPUs (or logical CPUs); batch_size is the global batch.
-        coordinator: join a multi-process jax run (several hosts): the coordinator's HOST:PORT.
-            None (with num_processes and process_id): the KERAS_DISTRIBUTION_* environment
-            variables keras.distribution.initialize reads, else one process.
-        num_processes: how many processes the multi-process run has.
-        process_id: this process's index (0 writes the run folder; the others train in a
-            temporary one).
-
-    Returns:
-        The genlab.runs.Run: `run.path` (the folder: config.toml, history.csv, metrics.json,
-        figures/, the .keras models, checkpoints/), `run.metrics` (test metrics, "train_wall_s",
-        "status"), `run.figures` (the figures folder), `run.load_model(name)` (a saved model,
-        loaded in Keras safe mode).
-
-    Raises:
-        genlab.errors.GenlabError (ConfigError, DataError, RunError) with a one-line message for
-        bad arguments, settings or data; metrics.json then says "status": "failed".
-
-    Example:
-        >>> import genlab
-        >>> run = genlab.train("ae", preset="chapter", overrides={"epochs": 5})
-        >>> run.metrics["test_mse"]
-        >>> genlab.train("gan", resume="runs/gan-20261122-101500", overrides={"steps": 4000})   # train further
-    """
-    auto = (backend or os.environ.get("KERAS_BACKEND")) == "auto"
-    backend_name = _backend.configure(backend, family=family_name,
-                                      architecture=_architecture(family_name, preset, config_file, overrides, resume) if auto else None)
-    from genlab import families
-
-    family = families.get(family_name)
-    overrides = dict(overrides or {})
-    if seed is not None:
-        overrides["seed"] = _seed(seed)
-    if devices is not None:
-        devices = _count(devices, "devices")
-        if "devices" not in _config.field_names(family.config_class):
-            if devices > 1:
-                raise ConfigError(f"data-parallel training (--devices {devices}) is implemented for the adversarial families "
-                                  f"(gan, cgan, wgan-gp), not {family.name}; train {family.name} with --devices 1")
-        else:
-            overrides["devices"] = devices
-    processes = _backend.initialize_processes(coordinator, num_processes, process_id)
-    if devices is not None:
-        _backend.check_devices(devices)   # before a run folder exists: a refused count leaves nothing behind
-    if processes > 1 and _backend.process_index() > 0 and not _WORKER.active:
-        return _train_worker(family, preset=preset, config_file=config_file, overrides=overrides, data_dir=data_dir,
-                             verbose=verbose, resume=resume)
-    if resume is not None:
-        ignored = [name for name, value in (("out", out), ("preset", preset), ("config_file", config_file)) if value is not None]
-        if ignored:
-            # --resume continues RUN in place with its own settings: these would be silently ignored.
-            flags = ", ".join("--" + name.replace("config_file", "config") for name in ignored)
-            raise ConfigError(f"--resume continues {resume} in place with its own config, so it takes no {flags}; "
-                              f"drop {flags}, or start a new run without --resume")
-        run = Run.open(resume)
-        if run.pretrained is not None:
-            raise RunError(f"{resume} is a shipped pretrained model, which cannot be trained further; "
-                           f"train a new run with {_pretrained.entry(run.pretrained)['command']}")
-        if run.family_name != family.name:
-            raise RunError(f"{resume} is a '{run.family_name}' run, not '{family.name}'; resume it with genlab train {run.family_name} --resume {resume}")
-        config = _config.load_run_config(run.path / "config.toml", family)
-        run.read_metrics()   # a damaged metrics.json stops the resume here, before config.toml is rewritten
-        if overrides:
-            config_before, progress_before = (run.path / "config.toml").read_bytes(), _checkpoint_files(run)
-            config = _resumed_config(run, family, config, overrides)
-        from genlab.runs import unfinished_without_checkpoint
-
-        if unfinished_without_checkpoint(run.path):
-            # Interrupted before its first checkpoint: there is nothing to continue from, so it
-            # starts again from the beginning with its own config (history and figures made anew).
-            (run.path / "history.csv").unlink(missing_ok=True)
-            if verbose:
-                print(f"genlab: {run.path} stopped before its first checkpoint; training it again from the beginning", flush=True)
-            resume = None
-    else:
-        config = _config.resolve(family, preset, config_file, overrides)
-        run = Run.create(family.name, out=out, root=runs_root)
-        _config.write_toml(run.path / "config.toml", config, family.name, preset or "default")
-    _backend.seed_everything(getattr(config, "seed", DEFAULT_SEED))
-    choice = {"backend_choice": _backend.last_choice()["reason"]} if auto else {}
-    run.update_metrics({"status": "running", "family": family.name, "backend": backend_name, **choice})
-    started = time.perf_counter()
-    resuming = resume is not None
-    try:
-        metrics = family.train(config, run, data_dir=data_dir, verbose=verbose, resume=resuming)
-    except BaseException as error:
-        if resuming and overrides and _checkpoint_files(run) == progress_before:
-            # A resume that failed before its first new checkpoint (a damaged history.csv, no intact
-            # checkpoint...) gets its config.toml back: the run is as long as it was.
-            _restore(run.path / "config.toml", config_before)
-        if isinstance(error, GenlabError):
-            run.update_metrics({"status": "failed", "error": str(error)})
-        elif isinstance(error, KeyboardInterrupt):
-            run.update_metrics({"status": "interrupted"})
-            raise _interrupted(error, run, family.name) from None
-        elif isinstance(error, Exception):
-            run.update_metrics({"status": "failed", "error": f"{type(error).__name__}: {error}".splitlines()[0],
-                                "traceback": traceback.format_exc(limit=5)})
-        raise
-    metrics = dict(metrics)
-    metrics.setdefault("train_wall_s", time.perf_counter() - started)
-    metrics["total_wall_s"] = time.perf_counter() - started
-    metrics["status"] = "complete"
-    metrics = run.update_metrics(metrics)
-    if print_summary:
-        from genlab.console import summary_table
-
-        rows = [("run", str(run.path))] + [(key, value) for key, value in sorted(metrics.items())
-                                           if isinstance(value, (int, float)) and not isinstance(value, bool)]
-        print(summary_table(rows, title=f"genlab {family.name} ({preset or 'default'})"))
-    return run
-
-
-def _interrupted(error: KeyboardInterrupt, run: Run, family_name: str):
-    """The Interrupted to raise: what was kept and how to go on, in one line."""
-    from genlab import interrupts
-
-    signal_name = getattr(error, "signal_name", "SIGINT")
-    try:
-        meta = json.loads((run.checkpoints / "latest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = None
-    unit = next((key for key in ("step", "epoch") if isinstance(meta, dict) and isinstance(meta.get(key), int)), None)
-    if unit is not None:
-        kept = f"its checkpoint at {unit} {meta[unit]} is kept; go on with genlab train {family_name} --resume {run.path}"
-    else:
-        kept = (f"no checkpoint had been written yet; genlab train {family_name} --resume {run.path} starts it again "
-                f"(or train into the same --out)")
-    return interrupts.Interrupted(signal_name, f"interrupted ({signal_name}): {run.path} says status interrupted; {kept}")
-
-
-def _architecture(family_name, preset, config_file, overrides, resume) -> str | None:
-    """The network a training will build ("dense", "conv", None), found without Keras: `--backend
-    auto` must choose before Keras is imported. Any problem here is reported later, properly."""
-    from genlab import families
-
-    try:
-        family = families.get(family_name)
-        if resume is not None:
-            config = _config.load_run_config(Path(resume) / "config.toml", family)
-        else:
-            config = _config.resolve(family, preset, config_file, dict(overrides or {}))
-        return getattr(config, "architecture", None)
-    except Exception:
-        return None
-
-
-def _train_worker(family, *, preset, config_file, overrides, data_dir, verbose, resume) -> Run:
-    """A process other than 0 of a multi-process run: it computes the same global steps, but its
-    run folder (figures, history, checkpoints) is a temporary one, removed at the end, so the run
-    folder and its checkpoints are written by process 0 alone. A resume reads the run folder
-    (shared storage, or a copy at the same path on every host)."""
-    import shutil
-    import tempfile
-
-    scratch = Path(tempfile.mkdtemp(prefix=f"genlab-process{_backend.process_index()}-"))
-    _WORKER.active = True
-    try:
-        if resume is not None:
-            copy = scratch / "run"
-            shutil.copytree(Run.open(resume).path, copy)
-            run = train(family.name, overrides=overrides, data_dir=data_dir, verbose=0, resume=copy)
-        else:
-            run = train(family.name, preset=preset, config_file=config_file, overrides=overrides, out=scratch / "run",
-                        data_dir=data_dir, verbose=0)
-        run.read_metrics()
-        return run
-    finally:
-        _WORKER.active = False
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-class _WORKER:
-    active = False   # inside _train_worker: the nested train() trains instead of dispatching again
-
-
-def _checkpoint_files(run: Run) -> dict[str, int]:
-    """Each checkpoint file's modification time: what tells whether a resume got anywhere."""
-    return {path.name: path.stat().st_mtime_ns for path in run.checkpoints.glob("*.npz")} if run.checkpoints.is_dir() else {}
-
-
-def _restore(path: Path, content: bytes) -> None:
-    from genlab import io
-
-    try:
-        io.write_bytes(path, content)
-    except RunError:
-        pass   # a read-only folder: the error being raised says more than this one would
-
-
-def _resumed_config(run: Run, family, config, overrides: dict):
-    """The run's config with a longer training: checked before config.toml is rewritten, so a
-    refused resume leaves the run folder exactly as it was."""
-    # Only RESUME_SETTABLE may change: the checkpoint's weights fit the run's networks.
-    changed = sorted(set(overrides) - RESUME_SETTABLE)
-    if changed:
-        raise ConfigError(f"--resume cannot change {', '.join(changed)} (only {', '.join(sorted(RESUME_SETTABLE))}); "
-                          "start a new run with --out for other settings")
-    updated = _config.apply(config, overrides, "--set")
-    # How far the run got, from latest.json as written (the checkpoint itself is verified, and a
-    # damaged one replaced by an older one, when training loads it).
-    try:
-        meta = json.loads((run.checkpoints / "latest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    for unit in ("steps", "epochs"):
-        done = meta.get(unit[:-1]) if isinstance(meta, dict) else None
-        done = done if isinstance(done, int) else None
-        if unit in overrides and done is not None and getattr(updated, unit) < done:
-            raise ConfigError(f"--resume with {unit}={getattr(updated, unit)} would train less than the {done} {unit} "
-                              f"already done; ask for more than {done}")
-    _config.write_toml(run.path / "config.toml", updated, family.name, run.read_header().get("preset", "default"))
-    return updated
+from genlab.checks import DEFAULT_SEED, MAX_INTERPOLATION_STEPS, MAX_SAMPLES  # noqa: F401 (the API's limits)
+from genlab.checks import count as _count
+from genlab.checks import seed as _seed
+from genlab.sessions import train  # noqa: F401 (the API)
 
 
 def open_run(path: str | Path):
@@ -356,7 +79,8 @@ def config_help(family_name: str, preset: str | None = None) -> list[tuple[str, 
 def _generating(path, what: str):
     run, family, config = open_run(path)
     if family.generate is None:
-        raise GenlabError(f"{path} is a {family.name} run, which does not generate images; {what} from an ae, dae, vae or gan run")
+        raise GenlabError(f"{path} is a {family.name} run, which does not generate images; {what} from a run of "
+                          f"{_families_that('sample')}")
     return run, family, config
 
 
@@ -384,6 +108,9 @@ def sample(run: str | Path, count: int = 64, *, seed: int = DEFAULT_SEED, label:
     if label is not None:
         label = _count(label, "the class", minimum=0)
     opened, family, config = _generating(run, "sample")
+    if label is not None and not family.conditional:
+        raise GenlabError(f"{run} is a {family.name} run, which is not conditional; a class needs a run of "
+                          f"{_families_that('conditional')}")
     return family.generate(opened, config, count, seed=seed, label=label, **_sample_options(family, options))
 
 
@@ -413,49 +140,25 @@ def latent_space(run: str | Path):
     return family.latent_space(opened, config)
 
 
-def explore(runs: Sequence[str | Path] = (), *, host: str = "127.0.0.1", port: int | None = None,
-            open_browser: bool = True, block: bool = True):
-    """Open the latent-space explorer, a local web app (needs `pip install "genlab[app]"`).
+def sampler_options_help(family_name: str) -> list[list[str]]:
+    """A family's sampler options as rows (option, default, what it does) for `genlab config`."""
+    from genlab import families
 
-    Parameters:
-        runs: run folders or "pretrained:NAME" models to explore side by side (tabs by family:
-            latent sliders, seeds, interpolation and random walks for generators; a drawing
-            canvas for ae/dae). Empty: every pretrained model shipped with genlab.
-        host: the address to listen on; 127.0.0.1 (this machine only) unless you mean to share it.
-        port: the port (None: a free one).
-        open_browser: open the page in the default browser.
-        block: serve until interrupted (False: return at once, the server running in a thread).
-
-    Returns:
-        The page's address, e.g. "http://127.0.0.1:7860/".
-
-    Example:
-        >>> genlab.explore(["runs/gan-20261122-101500", "runs/vae-20261122-103000"], port=7860)
-    """
-    import importlib.util
-
-    from genlab import explorer
-
-    if importlib.util.find_spec("gradio") is None:      # said before any model is loaded
-        raise GenlabError('genlab explore needs Gradio: pip install "genlab[app]"')
-    if not runs:
-        # No run given: the pretrained models shipped inside genlab (no data, no network needed).
-        runs = [model.name for model in pretrained_models()]
-        if not runs:
-            raise GenlabError("no run given and no pretrained model is installed; genlab explore RUN [RUN ...]")
-    if port is not None:
-        port = _count(port, "the port", minimum=1, maximum=65535)
-    models = explorer.open_models(list(runs))
-    _, url = explorer.launch(models, host=host, port=port, open_browser=open_browser, block=block)
-    return url
+    rows = []
+    for option in families.get(family_name).sampler_options:
+        allowed = f" ({', '.join(option.choices)})" if option.choices else ""
+        rows.append([f"--{option.name.replace('_', '-')}", f"the run's {option.config_key}", option.help + allowed])
+    return rows
 
 
 def _sample_options(family, options: Mapping[str, Any]) -> dict[str, Any]:
     """The sampler options that were given (None: not given), refused in one line when the family takes no such option."""
     given = {key: value for key, value in options.items() if value is not None}
-    unknown = sorted(set(given) - set(family.sample_options))
+    takes_names = [option.name for option in family.sampler_options]
+    unknown = sorted(set(given) - set(takes_names))
     if unknown:
-        takes = f"it takes {', '.join(family.sample_options)}" if family.sample_options else "sampler options apply to diffusion runs"
+        takes = (f"it takes {', '.join(takes_names)}" if takes_names
+                 else f"sampler options apply to {_families_that('sampler_options')} runs")
         raise ConfigError(f"a {family.name} run's sampler has no option {', '.join(unknown)}; {takes}")
     return given
 
@@ -549,9 +252,9 @@ def reconstruct(run: str | Path, images) -> np.ndarray:
         >>> genlab.reconstruct("runs/ae-20261122-101500", "digit.png")
     """
     opened, family, config = open_run(run)
-    if family.reconstruct is None:
-        raise GenlabError(f"{run} is a {family.name} run; reconstruct needs an ae, dae or vae run")
-    return family.reconstruct(opened, config, input_images(opened, images))
+    if family.codec is None:
+        raise GenlabError(f"{run} is a {family.name} run; reconstruct needs a run of {_families_that('reconstruct')}")
+    return family.codec(opened, config).reconstruct(input_images(opened, images))
 
 
 def denoise(run: str | Path, images) -> np.ndarray:
@@ -568,9 +271,20 @@ def denoise(run: str | Path, images) -> np.ndarray:
         >>> clean = genlab.denoise("runs/dae-20261122-101500", np.clip(noisy_images, 0, 1))
     """
     opened, family, config = open_run(run)
-    if not family.denoises:
-        raise GenlabError(f"{run} is a '{family.name}' run; denoise needs a dae run (genlab train dae)")
-    return family.reconstruct(opened, config, input_images(opened, images))
+    if not family.can("denoise"):
+        able = _families_that("denoise")
+        raise GenlabError(f"{run} is a '{family.name}' run; denoise needs a {able} run (genlab train {able.split(',')[0]})")
+    return family.codec(opened, config).reconstruct(input_images(opened, images))
+
+
+def _families_that(capability: str) -> str:
+    """The families that can do `capability`, for a message: "ae, dae or vae"."""
+    from genlab import families
+
+    able = [family.name for family in families.all_families()
+            if {"sampler_options": bool(family.sampler_options), "conditional": family.conditional}.get(
+                capability, capability in family.capabilities())]
+    return ", ".join(able[:-1]) + " or " + able[-1] if len(able) > 1 else (able[0] if able else "no")
 
 
 @dataclass
@@ -816,31 +530,3 @@ def report(runs: Sequence[str | Path], out: str | Path = "report.html", title: s
     outputs.prepare_parent(target, "--out")
     report_html.build(list(runs), target, title)
     return Path(out)
-
-
-def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir: str | Path | None = None,
-                dataset: str = "mnist", samples: int | None = None, verbose: int = 0) -> Path:
-    """The whole chapter end to end: classifier, ae, dae and gan with their `chapter` presets,
-    the GAN scored by the evaluator, and one HTML report over all four.
-
-    Parameters:
-        out: the folder for the four runs and the report (default runs/chapter-<date>-<time>).
-        quick: short budgets sized to the data present (genlab.chapter.quick_budgets): minutes.
-        data_dir: where to find the dataset (as for `train`).
-        dataset: "mnist" or "fashion-mnist".
-        samples: how many GAN samples to score (default 1000 quick, 10000 otherwise).
-        verbose: 1 shows progress bars.
-
-    Returns:
-        The path of the HTML report (in `out`, beside the four run folders).
-
-    Example:
-        >>> page = genlab.run_chapter(quick=True)
-    """
-    from genlab import chapter, outputs
-
-    if out is not None:
-        outputs.folder_target(out, option="--out")   # an existing, non-empty folder is refused before anything trains
-    if samples is not None:
-        samples = _count(samples, "samples", minimum=10, maximum=MAX_SAMPLES)
-    return chapter.run_chapter(out, quick, data_dir, dataset, samples, verbose)

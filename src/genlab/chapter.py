@@ -52,7 +52,7 @@ def quick_budgets(train_images: int, bf16: bool) -> dict[str, dict]:
     }
 
 
-def run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
+def _run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
                 samples: int | None = None, verbose: int = 0) -> Path:
     from genlab import api, backend, data, progress
     from genlab.console import table
@@ -135,3 +135,32 @@ def _reference(run_path: Path, data_dir=None):
 
     _, _, config = api.open_run(run_path)
     return evaluation.real_reference(config.dataset, data_dir)
+
+
+def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir: str | Path | None = None,
+                dataset: str = "mnist", samples: int | None = None, verbose: int = 0) -> Path:
+    """The whole chapter end to end: classifier, ae, dae and gan with their `chapter` presets,
+    the GAN scored by the evaluator, and one HTML report over all four.
+
+    Parameters:
+        out: the folder for the four runs and the report (default runs/chapter-<date>-<time>).
+        quick: short budgets sized to the data present (genlab.chapter.quick_budgets): minutes.
+        data_dir: where to find the dataset (as for `train`).
+        dataset: "mnist" or "fashion-mnist".
+        samples: how many GAN samples to score (default 1000 quick, 10000 otherwise).
+        verbose: 1 shows progress bars.
+
+    Returns:
+        The path of the HTML report (in `out`, beside the four run folders).
+
+    Example:
+        >>> page = genlab.run_chapter(quick=True)
+    """
+    from genlab import outputs
+    from genlab.checks import MAX_SAMPLES, count
+
+    if out is not None:
+        outputs.folder_target(out, option="--out")   # an existing, non-empty folder is refused before anything trains
+    if samples is not None:
+        samples = count(samples, "samples", minimum=10, maximum=MAX_SAMPLES)
+    return _run_chapter(out, quick, data_dir, dataset, samples, verbose)

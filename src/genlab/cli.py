@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -37,15 +38,34 @@ def _family_of(run: str | None) -> str | None:
         return None
 
 
-def _add_sampler_options(parser):
-    parser.add_argument("--steps", type=int, default=None, help="diffusion: sampling steps (default: the run's sample_steps)")
-    parser.add_argument("--eta", type=float, default=None, help="diffusion: DDIM eta, 0 deterministic .. 1 DDPM's variance")
-    parser.add_argument("--guidance", type=float, default=None, help="conditional diffusion: classifier-free guidance scale")
-    parser.add_argument("--sampler", choices=["ddim", "ddpm"], default=None, help="diffusion: ddim or ddpm (ancestral)")
+SAMPLER_EPILOG = ("A run's family may take sampler options, given as --NAME VALUE after the run (a diffusion "
+                  "run's --steps 50, say); genlab config FAMILY lists each family's.")
 
 
 def _sampler_options(args) -> dict:
-    return {"steps": args.steps, "eta": args.eta, "guidance": args.guidance, "sampler": args.sampler}
+    """The run's own sampler options from the arguments argparse left over, typed by the family's
+    declaration (genlab.contract.SamplerOption). A --NAME VALUE pair the family does not declare
+    goes to the API, which refuses it in one line naming what the family takes."""
+    extra = list(getattr(args, "extra", []) or [])
+    if not extra:
+        return {}
+    from genlab import families
+
+    name = _family_of(args.run) if getattr(args, "run", None) else None
+    declared = families.get(name).sampler_options if name in families.names() else ()
+    parser = argparse.ArgumentParser(prog=f"genlab {args.command}", add_help=False)
+    for option in declared:
+        parser.add_argument(f"--{option.name.replace('_', '-')}", dest=option.name, type=option.kind,
+                            choices=list(option.choices) or None, default=None)
+    given, rest = parser.parse_known_args(extra)
+    values = {key: value for key, value in vars(given).items() if value is not None}
+    while rest:
+        if len(rest) >= 2 and rest[0].startswith("--") and not rest[1].startswith("--"):
+            values[rest[0][2:].replace("-", "_")] = rest[1]
+            rest = rest[2:]
+        else:
+            raise GenlabError(f"unrecognized arguments: {' '.join(rest)}; see genlab {args.command} --help")
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="versions, backend and devices")
     _add_backend(info)
 
-    sample = commands.add_parser("sample", help="new images from a trained generative run")
+    sample = commands.add_parser("sample", help="new images from a trained generative run", epilog=SAMPLER_EPILOG)
     sample.add_argument("run", help="run folder or pretrained:NAME (genlab pretrained lists them)")
     sample.add_argument("-n", "--count", type=int, default=64)
     sample.add_argument("--out", default=None, help="grid PNG (default: RUN/generated/samples-N-seedS.png; "
@@ -107,7 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
     sample.add_argument("--class", dest="class_label", type=int, default=None,
                         help="conditional runs (cgan, diffusion with conditional=true): this class only")
-    _add_sampler_options(sample)
     _add_backend(sample)
 
     interpolate = commands.add_parser("interpolate", help="a latent interpolation strip between two points")
@@ -132,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate", help="score a run (or a file of samples) with the shipped evaluator: FID, KID, precision, recall...",
+        epilog=SAMPLER_EPILOG,
         description="Evaluate a run on the test set. Generative runs: 10000 new samples scored against the real test "
                     "set with FID, KID, precision/recall/density/coverage, classifier score, class coverage and the "
                     "nearest-training-neighbour distance, beside two reference rows.")
@@ -145,7 +165,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", default=None, help="also write the table's rows to this JSON file")
     evaluate.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
     evaluate.add_argument("--data-dir", default=None)
-    _add_sampler_options(evaluate)
     _add_backend(evaluate)
 
     evaluator = commands.add_parser("evaluator", help="(maintainers) train the shipped evaluator network for a dataset")
@@ -250,23 +269,28 @@ def _run_command(args) -> int:
         rows = api.config_help(args.family, args.preset)
         print(table(["key", "value", "what it does"], [[key, repr(value), text] for key, value, text in rows],
                     title=f"genlab train {args.family} --preset {args.preset or 'default'}: change a key with --set KEY=VALUE"))
+        options = api.sampler_options_help(args.family)
+        if options:
+            print(table(["option", "default", "what it does"], options,
+                        title=f"sampler options of a {args.family} run: genlab sample RUN --OPTION VALUE (also genlab evaluate)"))
         return 0
     if args.command == "datasets":
-        from genlab import data
+        from genlab import inventory
 
-        entries = data.describe(args.data_dir)
+        entries = inventory.datasets(args.data_dir)
         print(table(["dataset", "where", "train", "test", "checksums"],
                     [[entry["name"], entry["where"], entry["train"] or "-", entry["test"] or "-", entry["checksums"]] for entry in entries]))
         return 0
     if args.command == "info":
-        backend.configure(args.backend)   # auto without a family: tensorflow; info lists the per-family choices
-        print(summary_table(list(backend.info().items()), title="genlab info"))
+        from genlab import inventory
+
+        print(summary_table(list(inventory.info(args.backend).items()), title="genlab info"))
         return 0
     if args.command == "evaluator":
-        backend.configure(None)
-        from genlab import evaluator
+        from genlab import inventory
 
-        entry = evaluator.train(args.dataset, args.epochs, args.data_dir) if args.action == "train" else evaluator._registry()
+        entry = (inventory.train_evaluator(args.dataset, args.epochs, args.data_dir) if args.action == "train"
+                 else inventory.evaluators())
         print(summary_table(sorted((str(key), str(value)) for key, value in entry.items()), title="evaluator"))
         return 0
     if args.command == "pretrained":
@@ -275,9 +299,10 @@ def _run_command(args) -> int:
         models = api.pretrained_models()
         print(table(["name", "family", "dataset", "test metrics", "size", "trained with"],
                     [[model.name, model.family, model.dataset or "-",
-                      ", ".join(f"{key} {value:.4g}" for key, value in model.metrics.items()) or "-",
+                      ", ".join(f"{key.removeprefix('sample_')} {value:.4g}" for key, value in model.metrics.items()) or "-",
                       f"{model.bytes / 1000:.0f} kB", model.command] for model in models],
-                    title="pretrained models: use NAME wherever a RUN folder goes, e.g. genlab sample NAME"))
+                    title="pretrained models: use NAME wherever a RUN folder goes, e.g. genlab sample NAME",
+                    max_width=shutil.get_terminal_size((100, 24)).columns))
         return 0
     if args.command == "report":
         from genlab import api
@@ -286,17 +311,17 @@ def _run_command(args) -> int:
         return 0
     if args.command == "explore":
         backend.configure(args.backend)
-        from genlab import api
+        from genlab import explorer
 
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"genlab: listening on {args.host}: other machines on the network can open the explorer")
-        api.explore(args.runs, host=args.host, port=args.port, open_browser=not args.no_browser)
+        explorer.explore(args.runs, host=args.host, port=args.port, open_browser=not args.no_browser)
         return 0
     if args.command == "run":
         backend.configure(args.backend)
-        from genlab import api
+        from genlab import chapter
 
-        api.run_chapter(args.out, quick=args.quick, data_dir=args.data_dir, dataset=args.dataset, samples=args.samples,
+        chapter.run_chapter(args.out, quick=args.quick, data_dir=args.data_dir, dataset=args.dataset, samples=args.samples,
                         verbose=0 if args.quiet else 1)
         return 0
     if args.command == "bench":
@@ -335,10 +360,11 @@ def _run_command(args) -> int:
         return 0
     if args.command == "sample":
         what = f"class {args.class_label}" if args.class_label is not None else "samples"
-        settings = "".join(f"-{key}{value}" for key, value in _sampler_options(args).items() if value is not None)
+        sampler = _sampler_options(args)
+        settings = "".join(f"-{key}{value}" for key, value in sampler.items() if value is not None)
         out = args.out or api.output_folder(args.run) / (f"{what.replace(' ', '-')}-n{args.count}-seed{args.seed}{settings}.png")
         _check_outputs(args, out)   # before minutes of sampling, not after
-        images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label, **_sampler_options(args))
+        images = api.sample(args.run, args.count, seed=args.seed, label=args.class_label, **sampler)
         written = api.save_images(images, out, npz=args.npz, title=f"{args.count} {what} from {Path(args.run).name}",
                                   force=args.force, inputs=[args.run])
         print("wrote " + " and ".join(str(path) for path in written) + f" ({len(images)} images)")
@@ -384,7 +410,12 @@ def _verbosity() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # sample and evaluate also take the run's own sampler options (--NAME VALUE, declared by its
+    # family): left over here, typed once the run's family is known (_sampler_options).
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) not in ("sample", "evaluate"):
+        parser.parse_args(argv)   # argparse's own "unrecognized arguments" error and exit code
+    args.extra = extra
     if args.command is None:
         parser.print_help()
         return 0

@@ -51,7 +51,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _registry() -> dict:
+def registry() -> dict:
     if not REGISTRY.is_file():
         return {}
     return json.loads(REGISTRY.read_text())
@@ -97,9 +97,9 @@ def load(dataset: str) -> Evaluator:
 
     from genlab.models import load_model
 
-    entry = _registry().get(dataset)
+    entry = registry().get(dataset)
     if entry is None:
-        known = ", ".join(_registry()) or "none"
+        known = ", ".join(registry()) or "none"
         raise GenlabError(f"no shipped evaluator for dataset '{dataset}' (shipped: {known}); evaluate against mnist or fashion-mnist")
     path = ASSETS / entry["file"]
     if not path.is_file():
@@ -140,9 +140,9 @@ def train(dataset_name: str, epochs: int = 8, data_dir=None, seed: int = 0, verb
     save_weights_only_model(model, ASSETS / file_name)
     entry = {"file": file_name, "sha256": sha256(ASSETS / file_name), "test_accuracy": round(float(accuracy), 4),
              "epochs": epochs, "feature_layer": FEATURE_LAYER, "feature_dim": 128}
-    registry = _registry()
-    registry[dataset.name] = entry
-    io.write_json(REGISTRY, registry)
+    entries = registry()
+    entries[dataset.name] = entry
+    io.write_json(REGISTRY, entries)
     _CACHE.pop(dataset.name, None)
     return entry
 

@@ -138,15 +138,18 @@ class Model:
     path: str                           # the run folder, or "pretrained:NAME"
     family: str
     config: Any
+    purpose: str = "generate"           # the family's: "generate" (a generator tab) or "reconstruct" (a canvas)
     space: Any = None                   # genlab.latent.LatentSpace, for generative families
-    encoder: Any = None                 # ae / dae: (encoder, full model) for the canvas
+    codec: Any = None                   # genlab.contract.Codec (encode, reconstruct) for the canvas
+    denoises: bool = False
     image_shape: tuple[int, ...] = (28, 28, 1)
     headline: str = ""
     axes: list = field(default_factory=list)
+    options: tuple = ()                 # the family's SamplerOptions that have a control
 
     @property
     def generative(self) -> bool:
-        return self.space is not None and self.family not in ("ae", "dae")
+        return self.space is not None and self.purpose == "generate"
 
     def image(self, point: np.ndarray, label: int | None = None, **options) -> np.ndarray:
         labels = None if not self.space.num_classes else np.array([0 if label is None else int(label)])
@@ -161,12 +164,9 @@ class Model:
 
     def autoencode(self, image: np.ndarray, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(noisy input, the model's output, the code) for one float image."""
-        from genlab.families import autoencoder
-
         noisy = with_noise(image, noise, seed) if noise > 0 else image
-        encoder, model = self.encoder
-        output = autoencoder.predict_images(model, self.config, noisy[None])[0]
-        code = autoencoder.predict_codes(encoder, self.config, noisy[None])[0]
+        output = self.codec.reconstruct(noisy[None])[0]
+        code = self.codec.encode(noisy[None])[0]
         return noisy, output, code
 
 
@@ -180,18 +180,22 @@ def open_models(runs: Sequence[str | Path]) -> list[Model]:
     for run, label in zip(runs, labels):
         opened, family, config = api.open_run(run)
         shown_path = str(run) if str(run).startswith("pretrained:") else str(opened.path)
-        model = Model(label=label, path=shown_path, family=family.name, config=config,
-                      headline=_headline(opened.read_metrics()))
-        if family.name in ("ae", "dae"):
+        model = Model(label=label, path=shown_path, family=family.name, config=config, purpose=family.purpose,
+                      headline=_headline(opened.read_metrics(), family.headline), denoises=family.denoises,
+                      options=tuple(option for option in family.sampler_options if option.slider is not None))
+        if family.purpose == "reconstruct" and family.codec is not None and family.latent_space is not None:
             model.image_shape = tuple(api._image_shape(opened))
-            model.encoder = (opened.load_model("encoder.keras"), opened.load_model())
+            model.codec = family.codec(opened, config)
             model.space = family.latent_space(opened, config)
-        elif family.latent_space is not None:
+        elif family.purpose == "generate" and family.latent_space is not None:
             model.space = family.latent_space(opened, config)
             model.axes = model.space.axes(SLIDERS)
         else:
+            from genlab import families
+
+            explorable = [other.name for other in families.all_families() if other.latent_space is not None]
             raise GenlabError(f"{run} is a {family.name} run, which has no latent space to explore; "
-                              "give a run of ae, dae, vae, gan, cgan, wgan-gp or diffusion")
+                              f"give a run of {', '.join(explorable[:-1])} or {explorable[-1]}")
         models.append(model)
     from genlab.progress import quiet_tensorflow
 
@@ -207,13 +211,13 @@ def _labels(paths: list[str]) -> list[str]:
     return [f"{name} ({index + 1})" if names.count(name) > 1 else name for index, name in enumerate(names)]
 
 
-def _headline(metrics: dict) -> str:
+def _headline(metrics: dict, headline: Sequence = ()) -> str:
+    """The family's headline figures that metrics.json holds, e.g. "FID 12.3, class coverage 1.00"."""
     parts = []
-    for key, text in (("sample_fid", "FID {:.2f}"), ("test_mse", "test MSE {:.4f}"), ("test_denoised_mse", "denoised MSE {:.4f}"),
-                      ("conditional_accuracy", "class accuracy {:.3f}"), ("sample_class_coverage", "class coverage {:.2f}")):
-        value = metrics.get(key)
-        if isinstance(value, (int, float)):
-            parts.append(text.format(value))
+    for metric in headline:
+        value = metrics.get(metric.key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parts.append(f"{metric.label} {value:{metric.format}}")
     return ", ".join(parts)
 
 
@@ -281,7 +285,7 @@ def _generator_tab(model: Model) -> None:
     import gradio as gr
 
     space = model.space
-    diffusion = model.family == "diffusion"
+    stepwise = space.trajectory is not None      # the image is reached in steps: show them
     start = space.draw(0, 1)[0]
     gr.Markdown(_describe(model))
     point = gr.State(start)
@@ -293,11 +297,17 @@ def _generator_tab(model: Model) -> None:
             label = gr.Dropdown(choices=list(range(space.num_classes)), value=0 if space.num_classes else None, label="class",
                                 visible=bool(space.num_classes),
                                 elem_classes=["class"])
-            most_steps = min(250, int(getattr(model.config, "timesteps", 250)))
-            steps = gr.Slider(2, most_steps, value=space.options.get("steps", 25), step=1, label="sampling steps (DDIM)",
-                              visible=diffusion, elem_classes=["steps"])
-            guidance = gr.Slider(0.0, 6.0, value=space.options.get("guidance") or 0.0, step=0.25, label="guidance",
-                                 visible=diffusion and bool(space.num_classes), elem_classes=["guidance"])
+            # One slider per sampler option the family declares one for (a diffusion run's steps, guidance).
+            option_sliders = []
+            for option in model.options:
+                low, high, step = option.slider
+                upper = option.upper(model.config)
+                high = min(high, upper) if upper is not None else high
+                value = space.options.get(option.name, option.default(model.config))
+                option_sliders.append(gr.Slider(low, high, value=value if value is not None else low, step=step,
+                                                label=option.label or option.name,
+                                                visible=not option.conditional_only or bool(space.num_classes),
+                                                elem_classes=[option.name]))
             coordinates = space.coordinates(start, model.axes)
             sliders = [gr.Slider(axis.low, axis.high, value=round(float(np.clip(value, axis.low, axis.high)), 3),
                                  step=(axis.high - axis.low) / 200, label=axis.name, elem_classes=["latent"])
@@ -305,39 +315,42 @@ def _generator_tab(model: Model) -> None:
         with gr.Column(scale=1, min_width=260):
             shown = gr.Image(value=enlarged(model.image(start, 0)), label="image", interactive=False, height=DISPLAY_SIDE + 40,
                              elem_classes=["sample"], buttons=["download"])
-            first_reverse = strip(space.trajectory(start, 0 if space.num_classes else None), side=64) if diffusion else None
-            reverse = gr.Image(value=first_reverse, label="reverse process: noise → image", interactive=False, visible=diffusion,
+            first_reverse = strip(space.trajectory(start, 0 if space.num_classes else None), side=64) if stepwise else None
+            reverse = gr.Image(value=first_reverse, label="reverse process: noise → image", interactive=False, visible=stepwise,
                                elem_classes=["reverse"])
 
-    def options(steps_value, guidance_value) -> dict:
-        return {"steps": int(steps_value), "guidance": float(guidance_value)} if diffusion else {}
+    def options(*option_values) -> dict:
+        return {option.name: option.kind(value) for option, value in zip(model.options, option_values)}
 
-    def render(current, label_value, steps_value, guidance_value):
-        chosen = options(steps_value, guidance_value)
+    def render(current, label_value, *option_values):
+        chosen = options(*option_values)
         image = enlarged(model.image(current, label_value, **chosen))
-        if not diffusion:
+        if not stepwise:
             return image, gr.update()
         trajectory = space.trajectory(current, label_value if space.num_classes else None, **model._options(chosen))
         return image, strip(trajectory, side=64)
 
+    count_options = len(option_sliders)
+
     @_shown_in_page
-    def from_seed(seed_value, label_value, steps_value, guidance_value):
+    def from_seed(seed_value, label_value, *option_values):
         current = space.draw(_seed_value(seed_value), 1)[0]
         # Rounded for the sliders' number boxes (moving one slider then moves the others by < 0.0005).
         values = [round(float(np.clip(value, axis.low, axis.high)), 3)
                   for axis, value in zip(model.axes, space.coordinates(current, model.axes))]
-        return (current, *render(current, label_value, steps_value, guidance_value), *values)
+        return (current, *render(current, label_value, *option_values), *values)
 
     @_shown_in_page
-    def from_sliders(current, label_value, steps_value, guidance_value, *values):
+    def from_sliders(current, label_value, *values):
+        option_values, values = values[:count_options], values[count_options:]
         current = space.moved(current, model.axes, values)
-        return (current, *render(current, label_value, steps_value, guidance_value))
+        return (current, *render(current, label_value, *option_values))
 
     @_shown_in_page
-    def redraw(current, label_value, steps_value, guidance_value):
-        return render(current, label_value, steps_value, guidance_value)
+    def redraw(current, label_value, *option_values):
+        return render(current, label_value, *option_values)
 
-    controls = [label, steps, guidance]
+    controls = [label, *option_sliders]
     seed.change(from_seed, [seed, *controls], [point, shown, reverse, *sliders])
     shuffle.click(lambda: int(np.random.default_rng().integers(0, 2**31 - 1)), None, seed)
     # .input fires on the user's own moves only (not when a new seed sets the sliders), and
@@ -345,8 +358,8 @@ def _generator_tab(model: Model) -> None:
     for slider in sliders:
         slider.input(from_sliders, [point, *controls, *sliders], [point, shown, reverse], trigger_mode="always_last")
     label.change(redraw, [point, *controls], [shown, reverse])
-    steps.input(redraw, [point, *controls], [shown, reverse], trigger_mode="always_last")
-    guidance.input(redraw, [point, *controls], [shown, reverse], trigger_mode="always_last")
+    for option_slider in option_sliders:
+        option_slider.input(redraw, [point, *controls], [shown, reverse], trigger_mode="always_last")
 
     with gr.Accordion("interpolation between two seeds", open=True):
         with gr.Row():
@@ -356,9 +369,9 @@ def _generator_tab(model: Model) -> None:
             go = gr.Button("interpolate", elem_classes=["interpolate"])
         line = gr.Image(label="interpolation", interactive=False, elem_classes=["line"])
 
-    def row_of(points, label_value, steps_value, guidance_value):
+    def row_of(points, label_value, *option_values):
         """The images of a path of points (an interpolation or a walk), as one strip."""
-        return strip(model.images(points, label_value, **options(steps_value, guidance_value)), side=84)
+        return strip(model.images(points, label_value, **options(*option_values)), side=84)
 
     @_shown_in_page
     def interpolate(first, second, images, *controls_values):
@@ -379,8 +392,8 @@ def _generator_tab(model: Model) -> None:
 
     walk_go.click(walk, [seed, walk_steps, walk_size, *controls], walked)
 
-    if model.family == "vae" and space.size == 2:
-        _manifold(model)
+    if space.size == 2 and space.distribution == "normal(0, 1)":
+        _manifold(model)   # a 2-D standard normal prior: its quantile grid shows the whole space
 
 
 MANIFOLD_CELLS = 15
@@ -440,11 +453,11 @@ def _canvas_tab(model: Model) -> None:
                               brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=14), layers=False,
                               elem_classes=["canvas"])
         with gr.Column():
-            noise = gr.Slider(0.0, 1.0, value=0.55 if model.family == "dae" else 0.0, step=0.05,
+            noise = gr.Slider(0.0, 1.0, value=0.55 if model.denoises else 0.0, step=0.05,
                               label="noise factor (input + factor · N(0, 1))", elem_classes=["noise"])
             with gr.Row():
                 noisy = gr.Image(label="model input", interactive=False, elem_classes=["noisy"])
-                output = gr.Image(label="denoised" if model.family == "dae" else "reconstruction", interactive=False,
+                output = gr.Image(label="denoised" if model.denoises else "reconstruction", interactive=False,
                                   elem_classes=["output"])
             code = gr.Image(label=f"code ({model.space.size} numbers)", interactive=False, elem_classes=["code"])
 
@@ -518,3 +531,42 @@ _CSS = """
   image-rendering: pixelated;
 }
 """
+
+
+# ---------------------------------------------------------------------------- the API's entry
+def explore(runs: Sequence[str | Path] = (), *, host: str = "127.0.0.1", port: int | None = None,
+            open_browser: bool = True, block: bool = True):
+    """Open the latent-space explorer, a local web app (needs `pip install "genlab[app]"`).
+
+    Parameters:
+        runs: run folders or "pretrained:NAME" models to explore side by side (tabs by family:
+            latent sliders, seeds, interpolation and random walks for generators; a drawing
+            canvas for ae/dae). Empty: every pretrained model shipped with genlab.
+        host: the address to listen on; 127.0.0.1 (this machine only) unless you mean to share it.
+        port: the port (None: a free one).
+        open_browser: open the page in the default browser.
+        block: serve until interrupted (False: return at once, the server running in a thread).
+
+    Returns:
+        The page's address, e.g. "http://127.0.0.1:7860/".
+
+    Example:
+        >>> genlab.explore(["runs/gan-20261122-101500", "runs/vae-20261122-103000"], port=7860)
+    """
+    import importlib.util
+
+    from genlab import api
+    from genlab.checks import count
+
+    if importlib.util.find_spec("gradio") is None:      # said before any model is loaded
+        raise GenlabError('genlab explore needs Gradio: pip install "genlab[app]"')
+    if not runs:
+        # No run given: the pretrained models shipped inside genlab (no data, no network needed).
+        runs = [model.name for model in api.pretrained_models()]
+        if not runs:
+            raise GenlabError("no run given and no pretrained model is installed; genlab explore RUN [RUN ...]")
+    if port is not None:
+        port = count(port, "the port", minimum=1, maximum=65535)
+    models = open_models(list(runs))
+    _, url = launch(models, host=host, port=port, open_browser=open_browser, block=block)
+    return url

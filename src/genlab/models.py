@@ -6,6 +6,8 @@ with a clear message instead of a deep Keras traceback.
 """
 from __future__ import annotations
 
+import collections
+import hashlib
 import json
 import zipfile
 import zlib
@@ -69,6 +71,33 @@ def load_model(path: str | Path, compile: bool = False):
         raise RunError(f"{path} is damaged ({_first_line(error)}); restore it from a copy or train the run again") from error
     except (_DAMAGED + (TypeError,)) as error:   # TypeError: a config naming classes Keras does not know
         raise RunError(f"{path} is damaged ({_first_line(error)}); restore it from a copy or train the run again") from error
+
+
+# Inference models loaded by Run.load_model, newest last: calling genlab.sample ten times reuses one
+# model and its compiled predict function instead of tracing a new one per call (TensorFlow warns
+# about "retracing" after a few). Keyed by the file's identity and content digest, so a file that
+# changed (retrained, replaced, damaged) is loaded again.
+_INFERENCE_CACHE: "collections.OrderedDict[tuple, object]" = collections.OrderedDict()
+INFERENCE_CACHE_SIZE = 8
+
+
+def load_inference_model(path: str | Path):
+    """load_model for inference (never trained further): the same file gives the same model object."""
+    path = Path(path)
+    try:
+        status = path.stat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return load_model(path)   # its own clear error
+    key = (str(path.resolve()), status.st_size, status.st_mtime_ns, digest)
+    if key in _INFERENCE_CACHE:
+        _INFERENCE_CACHE.move_to_end(key)
+        return _INFERENCE_CACHE[key]
+    model = load_model(path)
+    _INFERENCE_CACHE[key] = model
+    while len(_INFERENCE_CACHE) > INFERENCE_CACHE_SIZE:
+        _INFERENCE_CACHE.popitem(last=False)
+    return model
 
 
 def _first_line(error: BaseException) -> str:

@@ -39,17 +39,24 @@ MAX_EVALUATION_BYTES = 4 * 1024 * 1024
 # num_classes beyond this is damage, not a dataset (and would overflow the coverage arithmetic).
 MAX_CLASSES = 100_000
 
-PROGRAM_NAMES = {"classifier": "program 1 · classifier (functional API)", "ae": "program 2 · autoencoder",
-                 "dae": "program 3 · denoising autoencoder", "gan": "program 4 · GAN"}
-GENERATIVE_SAMPLERS = ("gan", "cgan", "wgan-gp")
 
-# The figure the chapter shows for each program, and what it says.
-CHAPTER_FIGURES = {
-    "classifier": ("curves.png", "loss (left axis) and accuracy (right axis, dashed) per epoch, training and validation"),
-    "ae": ("reconstructions.png", "test digits (top) and the autoencoder's reconstructions (bottom)"),
-    "dae": ("denoising.png", "noisy test digits, the denoiser's output, and the clean originals"),
-    "vae": ("reconstructions.png", "test digits (top) and the VAE's reconstructions (bottom)"),
-}
+def _family(name: str):
+    """The registered family of that name, None for a name no family has (a damaged run)."""
+    return families.get(name) if name in families.names() else None
+
+
+def program_name(name: str) -> str:
+    """How the page names a run's family: "program 2 · autoencoder" for the chapter's programs."""
+    family = _family(name)
+    if family is None or family.chapter_program is None:
+        return name
+    return f"program {family.chapter_program} · {family.title or family.name}"
+
+
+def _showcase(name: str) -> tuple[str, str] | None:
+    family = _family(name)
+    return family.showcase if family is not None else None
+
 SAMPLES_CAPTION = "samples from the trained generator"
 # The rest, in reading order; anything else in figures/ follows alphabetically.
 FIGURE_ORDER = ("reconstructions.png", "denoising.png", "samples.png", "progress.gif", "losses.png", "curves.png",
@@ -442,8 +449,9 @@ def _last(folder: Path) -> Path | None:
 
 def chapter_figure(run: Run, family: str) -> tuple[Path, str] | None:
     """The figure the chapter shows for this program, with its caption; None if the run has none."""
-    if family in CHAPTER_FIGURES:
-        name, caption = CHAPTER_FIGURES[family]
+    showcase = _showcase(family)
+    if showcase is not None:
+        name, caption = showcase
         path = run.figures / name
         return (path, caption) if path.is_file() else None
     samples = run.figures / "samples.png"
@@ -477,7 +485,7 @@ def _figures_html(run: Run, family: str) -> str:
     if chosen is not None:
         path, caption = chosen
         # Sample grids are square: shown at a readable size, not stretched across the page.
-        parts.append(_figure_html(run, path, caption, "chapter", "" if family in CHAPTER_FIGURES else "square"))
+        parts.append(_figure_html(run, path, caption, "chapter", "" if _showcase(family) is not None else "square"))
     # The denoising figure already holds the reconstructions row: not shown twice.
     shown = set()
     if chosen is not None:
@@ -502,7 +510,7 @@ def _figures_html(run: Run, family: str) -> str:
 def _run_section(loaded: _Loaded, index: int) -> str:
     run, header, metrics = loaded.run, loaded.header, loaded.checked
     status = metrics.get("status", "unknown")
-    title = PROGRAM_NAMES.get(loaded.family, loaded.family)
+    title = program_name(loaded.family)
     heading = (f'<section id="run{index}"><h2>{_esc(title)} '
                f'<small>({_esc(run.path.name)}, preset {_esc(header.get("preset", "?"))})</small></h2>')
     status_line = (f'<p class="note">status: <span class="status-{status if status in ("complete", "failed") else "other"}">'
@@ -536,7 +544,7 @@ def _overview(items: list[_Loaded | GenlabError]) -> str:
         if not isinstance(loaded, _Loaded):
             continue
         lines = headline(loaded.family, loaded.checked, loaded.evaluation) or [("–", "–", "")]
-        name = PROGRAM_NAMES.get(loaded.family, loaded.family)
+        name = program_name(loaded.family)
         for position, (quantity, value, against) in enumerate(lines):
             first = (f'<td rowspan="{len(lines)}"><a href="#run{index}">{_esc(name)}</a></td>'
                      if position == 0 else "")

@@ -215,7 +215,9 @@ class Run:
         return target
 
     def load_model(self, name: str = "model.keras"):
-        from genlab.models import load_model
+        """A saved model for inference (sampling, reconstructing, exporting): loaded once per file
+        content and reused, never to be trained further."""
+        from genlab.models import load_inference_model
 
         path = self.file(name)
         if self.pretrained is not None and not path.is_file():
@@ -223,7 +225,7 @@ class Run:
             shipped = sorted(file for file in os.listdir(self.path) if file.endswith(".keras"))
             raise RunError(f"pretrained:{self.pretrained} ships {', '.join(shipped)} only, not {name}, which this needs; "
                            f"train your own with its command (genlab pretrained lists it)")
-        return load_model(path)
+        return load_inference_model(path)
 
 
 # What a training writes before its first checkpoint (all of it genlab's own).

@@ -24,7 +24,7 @@ import logging
 from genlab.data.checksums import KERAS_MNIST_NPZ_SHA256, SHA256_GZ, SHA256_RAW, describe, verify
 from genlab.data.dataset import (CLASS_NAMES, DIGIT_NAMES, IDX_DATASETS, KNOWN, REFETCH_HINT, TEST_FRACTION,
                                  Dataset, to_float)
-from genlab.data.download import FETCH_TIMEOUT_SECONDS, MAX_DOWNLOAD_BYTES, MIRRORS, _fetch
+from genlab.data.download import FETCH_TIMEOUT_SECONDS, MAX_DOWNLOAD_BYTES, MIRRORS, _fetch  # noqa: F401 (loading looks it up here: tests replace it)
 from genlab.data.embedded import MNIST_5K_SOURCE
 from genlab.data.folders import DEFAULT_IMAGE_SIZE, IMAGE_SUFFIXES
 from genlab.data.idx import IDX_FILES, MAX_IDX_BYTES, read_idx, read_idx_shape

@@ -13,7 +13,7 @@ import numpy as np
 
 from genlab.config import describe
 from genlab.errors import ConfigError, DataError, RunError
-from genlab.families import Family, ImageGrid
+from genlab.contract import Codec, Family, ImageGrid, Metric
 
 ARCHITECTURES = ("dense", "conv")
 NOISE_KINDS = ("none", "gaussian", "salt-and-pepper", "masking")
@@ -315,11 +315,6 @@ def interpolate(run, config, *, steps: int, seed: int, between: tuple[int, int] 
     return ImageGrid(strip, columns=len(strip), title=f"test #{first} → test #{second} (ends: originals)")
 
 
-def reconstruct(run, config, images: np.ndarray) -> np.ndarray:
-    """The trained model's output for float images N x H x W x C in [0, 1]."""
-    return predict_images(run.load_model(), config, images)
-
-
 def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = False) -> dict:
     """Re-score the saved model on the test set (fresh noise of the run's law for a DAE), or,
     with noise_sweep, over gaussian noise factors 0.1 .. 0.8."""
@@ -356,22 +351,44 @@ def export(run, config):
                    "meaning": "noisy images (genlab clips its inputs to [0, 1])"}]
         return _export.image_model(model, inputs, image_shape=image_shape), {"role": "denoiser", "inputs": inputs}
     gaussian = _latent_gaussian(run, config.latent_dim)
-    draws = (f"numpy.random.default_rng(seed).multivariate_normal(mean, covariance, size=n, method='cholesky')"
+    draws = ("numpy.random.default_rng(seed).multivariate_normal(mean, covariance, size=n, method='cholesky')"
              + (", then numpy.maximum(codes, 0) (relu codes are never negative)" if bool(gaussian["nonnegative"]) else ""))
     inputs = [_export.latent_input("z", config.latent_dim, "multivariate_normal", draws, mean=gaussian["mean"].tolist(),
                                    covariance=gaussian["covariance"].tolist(), nonnegative=bool(gaussian["nonnegative"]))]
     return _export.image_model(run.load_model("decoder.keras"), inputs), {"role": "decoder", "inputs": inputs}
 
 
-_COMMON = dict(train=train, kind="autoencoder", generate=generate, interpolate=interpolate, reconstruct=reconstruct,
+def codec(run, config) -> Codec:
+    """The run's encoder and whole model, each loaded once on first use (the explorer's canvas
+    calls these per stroke; a pretrained copy that ships no encoder can still reconstruct)."""
+    loaded: dict = {}
+
+    def model(name: str):
+        if name not in loaded:
+            loaded[name] = run.load_model(name)
+        return loaded[name]
+
+    return Codec(encode=lambda images: predict_codes(model("encoder.keras"), config, images),
+                 reconstruct=lambda images: predict_images(model("model.keras"), config, images), size=config.latent_dim)
+
+
+MSE = Metric("test_mse", "test MSE", lower_is_better=True, baseline="baseline_mean_mse")
+_COMMON = dict(train=train, unit="epochs", purpose="reconstruct", generate=generate, interpolate=interpolate, codec=codec,
                latent_space=latent_space,
                evaluate=evaluate, files=("model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"),
                inference_files=("model.keras", "encoder.keras", "decoder.keras", "latent_gaussian.npz"), export=export)
 FAMILIES = {
-    "ae": Family(name="ae", summary="autoencoder (the chapter's dense 784-32-784, or conv)", config_class=AutoencoderConfig,
-                 presets=AE_PRESETS, figures=("reconstructions.png", "curves.png", "latent.png"),
-                 tiny=dict(epochs=1, batch_size=256), **_COMMON),
-    "dae": Family(name="dae", summary="denoising autoencoder (inputs + 0.55 N(0,1))", config_class=DenoisingConfig,
+    "ae": Family(name="ae", title="autoencoder", chapter_program=2,
+                 summary="autoencoder (the chapter's dense 784-32-784, or conv)", config_class=AutoencoderConfig,
+                 presets=AE_PRESETS, figures=("reconstructions.png", "curves.png", "latent.png"), headline=(MSE,),
+                 showcase=("reconstructions.png", "test digits (top) and the autoencoder's reconstructions (bottom)"),
+                 tiny=dict(epochs=1, batch_size=256), tiny_variants=({"architecture": "dense"}, {"architecture": "conv"}),
+                 **_COMMON),
+    "dae": Family(name="dae", title="denoising autoencoder", chapter_program=3,
+                  summary="denoising autoencoder (inputs + 0.55 N(0,1))", config_class=DenoisingConfig,
                   presets=DAE_PRESETS, denoises=True, figures=("reconstructions.png", "denoising.png", "curves.png", "latent.png"),
-                  tiny=dict(epochs=1, batch_size=256), **_COMMON),
+                  headline=(Metric("test_mse", "test MSE (denoised)", lower_is_better=True, baseline="noisy_mse"),),
+                  showcase=("denoising.png", "noisy test digits, the denoiser's output, and the clean originals"),
+                  tiny=dict(epochs=1, batch_size=256),
+                  tiny_variants=({"architecture": "dense", "epochs": 2}, {"architecture": "conv"}), **_COMMON),
 }

@@ -18,7 +18,7 @@ import numpy as np
 from genlab import adversarial
 from genlab.config import describe
 from genlab.errors import ConfigError
-from genlab.families import Family
+from genlab.contract import SAMPLE_QUALITY, Family, Metric
 from genlab.families.gan import CHAPTER, GANConfig, GANTrainer
 
 
@@ -104,7 +104,8 @@ def train(config: CGANConfig, run, *, data_dir=None, verbose: int = 1, resume: b
 
 
 FAMILY = Family(name="cgan", summary="class-conditional GAN: label embedding into both networks, sample any digit",
-                config_class=CGANConfig, presets=PRESETS, train=train, kind="gan", conditional=True,
+                config_class=CGANConfig, presets=PRESETS, train=train, unit="steps", purpose="generate", headline=(*SAMPLE_QUALITY, Metric("conditional_accuracy", "class accuracy", lower_is_better=False, format=".3f")),
+                title="conditional GAN", conditional=True,
                 generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 inference_files=("generator.keras",), export=adversarial.export,

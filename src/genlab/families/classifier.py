@@ -12,7 +12,7 @@ import numpy as np
 
 from genlab.config import describe
 from genlab.errors import ConfigError
-from genlab.families import Family
+from genlab.contract import Family, Metric
 
 ARCHITECTURES = ("dense", "cnn")
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -149,6 +149,9 @@ def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = F
     return values
 
 
-FAMILY = Family(name="classifier", summary="the chapter's functional-API MNIST classifier (discriminative)",
-                config_class=ClassifierConfig, presets=PRESETS, train=train, kind="discriminative", evaluate=evaluate,
+FAMILY = Family(name="classifier", title="classifier (functional API)", chapter_program=1,
+                summary="the chapter's functional-API MNIST classifier (discriminative)",
+                config_class=ClassifierConfig, presets=PRESETS, train=train, unit="epochs", purpose="classify", evaluate=evaluate,
+                headline=(Metric("test_accuracy", "test accuracy", lower_is_better=False),),
+                showcase=("curves.png", "loss (left axis) and accuracy (right axis, dashed) per epoch, training and validation"),
                 files=("model.keras",), figures=("confusion_matrix.png", "curves.png"), tiny=dict(epochs=1, batch_size=128))

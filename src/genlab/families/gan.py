@@ -14,12 +14,12 @@ reuses it with `conditional = True`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from genlab import adversarial
 from genlab.config import describe
 from genlab.errors import ConfigError
-from genlab.families import Family
+from genlab.contract import SAMPLE_QUALITY, Family
 
 DTYPE_POLICIES = ("float32", "mixed_bfloat16", "auto")
 
@@ -181,7 +181,8 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
 
 
 FAMILY = Family(name="gan", summary="the chapter's GAN (conv D, upsampling G, z=32), trained with a compiled custom step",
-                config_class=GANConfig, presets=PRESETS, train=train, kind="gan",
+                config_class=GANConfig, presets=PRESETS, train=train, unit="steps", purpose="generate", headline=SAMPLE_QUALITY,
+                title="GAN", chapter_program=4,
                 generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 inference_files=("generator.keras",), export=adversarial.export,

@@ -22,7 +22,8 @@ import numpy as np
 
 from genlab.config import describe
 from genlab.errors import ConfigError
-from genlab.families import Family, autoencoder
+from genlab.contract import SAMPLE_QUALITY, Family, Metric
+from genlab.families import autoencoder
 
 ARCHITECTURES = ("dense", "conv")
 
@@ -272,11 +273,15 @@ def export(run, config):
     return _export.image_model(run.load_model("decoder.keras"), inputs), {"role": "decoder", "inputs": inputs}
 
 
-FAMILY = Family(name="vae", summary="variational autoencoder: ELBO = reconstruction + beta KL, samples from N(0, I)",
-                config_class=VAEConfig, presets=PRESETS, train=train, kind="autoencoder", generate=generate,
-                # Interpolation and reconstruction work on any encoder/decoder pair: shared with the AE family.
-                interpolate=autoencoder.interpolate, reconstruct=autoencoder.reconstruct, latent_space=latent_space,
+FAMILY = Family(name="vae", title="VAE", summary="variational autoencoder: ELBO = reconstruction + beta KL, samples from N(0, I)",
+                config_class=VAEConfig, presets=PRESETS, train=train, unit="epochs", purpose="generate", generate=generate,
+                # Interpolation and the encoder/decoder pair work on any autoencoder: shared with the AE family.
+                interpolate=autoencoder.interpolate, codec=autoencoder.codec, latent_space=latent_space,
+                headline=(*SAMPLE_QUALITY[:1],
+                          Metric("test_negative_elbo_nats", "negative ELBO (nats)", lower_is_better=True),
+                          Metric("test_mse", "test MSE", lower_is_better=True)),
                 files=("model.keras", "encoder.keras", "decoder.keras"),
                 inference_files=("model.keras", "encoder.keras", "decoder.keras"), export=export,
                 figures=("reconstructions.png", "curves.png", "samples.png", "traversal.png", "interpolation.png", "latent.png"),
-                tiny=dict(epochs=1, batch_size=256))
+                showcase=("reconstructions.png", "test digits (top) and the VAE's reconstructions (bottom)"),
+                tiny=dict(epochs=1, batch_size=256), tiny_variants=({"architecture": "dense"}, {"architecture": "conv"}))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from genlab import adversarial
 from genlab.config import describe
 from genlab.errors import ConfigError
-from genlab.families import Family
+from genlab.contract import SAMPLE_QUALITY, Family
 from genlab.families.gan import GANConfig
 
 
@@ -153,7 +153,8 @@ def train(config: WGANGPConfig, run, *, data_dir=None, verbose: int = 1, resume:
 
 
 FAMILY = Family(name="wgan-gp", summary="Wasserstein GAN with gradient penalty (critic, n_critic updates per G update)",
-                config_class=WGANGPConfig, presets=PRESETS, train=train, kind="gan",
+                config_class=WGANGPConfig, presets=PRESETS, train=train, unit="steps", purpose="generate", headline=SAMPLE_QUALITY,
+                title="WGAN-GP",
                 generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 inference_files=("generator.keras",), export=adversarial.export,

@@ -1,0 +1,78 @@
+"""What this machine has for genlab: the datasets it found, the backends and devices it would
+train on, and the evaluator networks genlab scores samples with."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from genlab import backend as _backend
+from genlab.checks import count as _count
+
+
+def datasets(data_dir: str | Path | None = None) -> list[dict]:
+    """Every dataset genlab knows, where it was found, its sizes and its checksum status.
+
+    Parameters:
+        data_dir: the only folder to look in (default: GENLAB_DATA_DIR, then the caches).
+
+    Returns:
+        One dict per dataset: name, where (a path or "not found"), train and test sizes, checksums.
+
+    Example:
+        >>> [row["name"] for row in genlab.datasets()]
+    """
+    from genlab import data
+
+    return data.describe(data_dir)
+
+
+def info(backend: str | None = None) -> dict[str, str]:
+    """Versions, the Keras backend and the devices genlab would train on.
+
+    Parameters:
+        backend: "tensorflow", "jax", "torch" or "auto" (default: KERAS_BACKEND, else tensorflow).
+
+    Returns:
+        name -> value, e.g. {"keras": "3.12.0", "backend": "tensorflow", ...}.
+
+    Example:
+        >>> genlab.info()["backend"]
+    """
+    _backend.configure(backend)   # auto without a family: tensorflow; the listing gives the per-family choices
+    return _backend.info()
+
+
+def evaluators() -> dict[str, dict]:
+    """The shipped evaluator networks (FID, precision/recall... are computed in their features).
+
+    Parameters:
+        (none)
+
+    Returns:
+        dataset name -> its entry: file, SHA-256, test accuracy.
+
+    Example:
+        >>> genlab.evaluators()["mnist"]["test_accuracy"]
+    """
+    from genlab import evaluator
+
+    return evaluator.registry()
+
+
+def train_evaluator(dataset: str = "mnist", epochs: int = 8, data_dir: str | Path | None = None) -> dict:
+    """Train the evaluator network for `dataset` and write it beside the shipped ones (maintainers).
+
+    Parameters:
+        dataset: the dataset's name ("mnist", "fashion-mnist").
+        epochs: passes over its training set.
+        data_dir: where to find it (as for `train`).
+
+    Returns:
+        The evaluator's registry entry (file, SHA-256, test accuracy).
+
+    Example:
+        >>> genlab.train_evaluator("fashion-mnist", epochs=8)
+    """
+    from genlab import evaluator
+
+    _backend.configure(None)
+    return evaluator.train(dataset, _count(epochs, "epochs"), data_dir)
