@@ -136,7 +136,7 @@ def latent_space(run: str | Path):
     opened, family, config = open_run(run)
     if family.latent_space is None:
         raise GenlabError(f"{run} is a {family.name} run, which has no latent space; "
-                          "give a run of ae, dae, vae, gan, cgan, wgan-gp or diffusion")
+                          f"give a run of {_families_that('latent_space')}")
     return family.latent_space(opened, config)
 
 
@@ -494,7 +494,7 @@ def export(run: str | Path, format: str, out: str | Path, *, force: bool = False
     opened, family, config = open_run(run)
     if family.export is None:
         raise GenlabError(f"{run} is a {family.name} run, which has no single network to export; "
-                          "export a gan, cgan, wgan-gp, vae, ae or dae run")
+                          f"export a run of {_families_that('export')}")
     model, description = family.export(opened, config)
     output_shape = [None, *(int(side) for side in model.output_shape[1:])]
     description = {"genlab_version": __version__, "source": str(run), "family": family.name,

@@ -33,8 +33,8 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
     key with its value and meaning.
 
     Parameters:
-        family_name: "classifier", "ae", "dae", "gan" (the chapter's programs 1-4), or
-            "vae", "cgan", "wgan-gp" (beyond the chapter).
+        family_name: a model family (genlab.families.names()): "classifier", "ae", "dae", "gan" (the
+            chapter's programs 1-4), or one beyond the chapter ("vae", "cgan", "wgan-gp", "diffusion"...).
         preset: "chapter" (the textbook's exact settings) or "default" (genlab's better ones;
             also used when None).
         config_file: a TOML file of settings.
@@ -93,8 +93,10 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         devices = _count(devices, "devices")
         if "devices" not in _config.field_names(family.config_class):
             if devices > 1:
-                raise ConfigError(f"data-parallel training (--devices {devices}) is implemented for the adversarial families "
-                                  f"(gan, cgan, wgan-gp), not {family.name}; train {family.name} with --devices 1")
+                parallel = [other.name for other in families.all_families()
+                            if "devices" in _config.field_names(other.config_class)]
+                raise ConfigError(f"data-parallel training (--devices {devices}) is implemented for {', '.join(parallel)}, "
+                                  f"not {family.name}; train {family.name} with --devices 1")
         else:
             overrides["devices"] = devices
     processes = _backend.initialize_processes(coordinator, num_processes, process_id)
