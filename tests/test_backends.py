@@ -61,7 +61,7 @@ def first_update(initial=None):
 SCRIPT = PARITY + '''
 import json, shutil, sys, time, traceback
 from pathlib import Path
-from genlab import adversarial, api, checkpoints, config, families
+from genlab import api, checkpoints, config, families, step_training
 from genlab.runs import Run
 
 out, initial, tf_run, dataset = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -104,8 +104,8 @@ def resume(path, steps=8):
     family = families.get(run.family_name)
     conf = config.load_run_config(run.path / "config.toml", family)
     trainer = gan.GANTrainer(conf, (28, 28, 1))
-    order = adversarial.DataOrder(4000, trainer.images_per_step, conf.seed)
-    meta = adversarial.load_checkpoint(run, trainer, order)
+    order = step_training.DataOrder(4000, trainer.images_per_step, conf.seed)
+    meta = step_training.load_checkpoint(run, trainer, order)
     with checkpoints.arrays(run, meta) as saved:
         state = trainer.state()
         differing = [key for key in state if not np.array_equal(state[key], saved[key])]

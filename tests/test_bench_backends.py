@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from genlab import backend, bench_backends, cli, families
+from genlab import backend, cli, families
+from genlab.bench import backends as bench_backends
 
 TABLE = {"source": "genlab bench backends", "cpu": {"gan": "tensorflow", "ae": "jax", "vae": "tensorflow", "vae:dense": "jax"},
          "gpu": {"gan": "jax"}}

@@ -1,4 +1,4 @@
-"""`genlab bench quality` and `genlab bench chapter` (genlab/bench_quality.py): the pure parts with
+"""`genlab bench quality` and `genlab bench chapter` (genlab/bench/quality.py): the pure parts with
 hand-computed values, one tiny end-to-end `bench quality` through the CLI (the reference side
 faked), the reference-snapshot driver against a tiny stand-in of the reference script, and the
 chapter ratio with faked timings. The real measurement takes over an hour: docs/results.md gives its commands."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genlab import bench_quality
+from genlab.bench import quality as bench_quality
 from genlab.errors import GenlabError
 
 
@@ -59,9 +59,10 @@ def test_recipes_are_checked_and_the_reference_always_comes_first():
 def test_bench_quality_end_to_end_writes_every_curve_and_the_figure(tmp_path, monkeypatch, capsys):
     """2 genlab recipes really train 4 steps (batch 16, mnist-5k) and are scored at steps 2 and 4
     on 50 samples; the reference side (a subprocess of the real script) is a fixed curve."""
-    from genlab import bench, cli
+    from genlab import cli
+    from genlab.bench import recipes
 
-    monkeypatch.setattr(bench, "mnist_folder", lambda data_dir: None)
+    monkeypatch.setattr(recipes, "mnist_folder", lambda data_dir: None)
     real_scorer, real_curve = bench_quality.fid_scorer, bench_quality.genlab_curve
     monkeypatch.setattr(bench_quality, "fid_scorer", lambda dataset, data_dir: real_scorer("mnist-5k", None))
     monkeypatch.setattr(bench_quality, "genlab_curve", lambda recipe, **named: real_curve(
@@ -76,7 +77,7 @@ def test_bench_quality_end_to_end_writes_every_curve_and_the_figure(tmp_path, mo
         return {"label": bench_quality.LABELS["reference"], "points": points, "train_seconds": 6.0}
 
     monkeypatch.setattr(bench_quality, "reference_curve", fake_reference)
-    monkeypatch.setattr(bench, "find_reference", lambda explicit: tmp_path / "seed_reference.py")
+    monkeypatch.setattr(recipes, "find_reference", lambda explicit: tmp_path / "seed_reference.py")
     out = tmp_path / "quality.json"
     assert cli.main(["bench", "quality", "--steps", "4", "--every", "2", "--samples", "50", "--json", str(out)]) == 0
     assert reference_calls == [(4, 2, 50)]
@@ -203,10 +204,11 @@ def test_chapter_ratio_arithmetic():
 
 
 def test_bench_chapter_runs_the_four_recipes_then_genlab_and_divides(tmp_path, monkeypatch, capsys):
-    from genlab import bench, cli
+    from genlab import cli
+    from genlab.bench import recipes
 
-    monkeypatch.setattr(bench, "mnist_folder", lambda data_dir: tmp_path)
-    monkeypatch.setattr(bench, "find_reference", lambda explicit: tmp_path / "seed_reference.py")
+    monkeypatch.setattr(recipes, "mnist_folder", lambda data_dir: tmp_path)
+    monkeypatch.setattr(recipes, "find_reference", lambda explicit: tmp_path / "seed_reference.py")
     seconds = {"classifier": 10.0, "ae": 60.0, "dae": 70.0, "gan": 460.0}
     commands = []
 
@@ -244,23 +246,38 @@ def test_observing_a_run_changes_no_update_and_stays_off_its_clock(tmp_path):
     of the same run unobserved, and a slow observer's time is not training time."""
     import time
 
-    from genlab import adversarial
+    from genlab import engine
     from conftest import tiny_run
 
     plain = tiny_run("gan", tmp_path / "plain", preset="chapter", log_every=1)
-    seen = []
 
-    def slow_observer(step, seconds, trainer):
-        trainer.generate(trainer.latent(8, np.random.default_rng(0)))
-        seen.append(step)
-        time.sleep(2.0)
+    class SlowObserver(engine.Observer):
+        every = 2
 
-    with adversarial.observe(2, slow_observer):
+        def __init__(self):
+            self.seen, self.ended = [], None
+
+        def train_begin(self, context):
+            self.context = context
+
+        def step_end(self, step, values):
+            if step % self.every == 0:
+                trainer = self.context.model
+                trainer.generate(trainer.latent(8, np.random.default_rng(0)))
+                self.seen.append(step)
+                time.sleep(2.0)
+
+        def train_end(self, metrics):
+            self.ended = metrics["steps"]
+
+    observer = SlowObserver()
+    with engine.observing(observer):
         observed = tiny_run("gan", tmp_path / "observed", preset="chapter", log_every=1)
-    assert seen == [2, 4, 6]
+    assert observer.seen == [2, 4, 6] and observer.ended == 6
+    assert observer.context.unit == "steps" and observer.context.config.steps == 6
     losses = [[row["d_loss"], row["g_loss"]] for row in plain.read_history()]
     assert [[row["d_loss"], row["g_loss"]] for row in observed.read_history()] == losses
     # 6 s slept; counted, they would put the observed run that far behind the plain one (half of it
     # is the margin for two tiny runs' tracing times differing on a loaded machine).
     assert observed.read_metrics()["train_wall_s"] < plain.read_metrics()["train_wall_s"] + 3.0
-    assert adversarial._OBSERVERS == []
+    assert engine.attached() == ()

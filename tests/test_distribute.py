@@ -41,7 +41,7 @@ if mode == "process":
     backend.initialize_processes(f"127.0.0.1:{sys.argv[3]}", 2, int(sys.argv[2]), timeout_s=int(sys.argv[4]))
 import keras
 from keras import layers
-from genlab import adversarial
+from genlab import step_training
 from genlab.families.gan import GANConfig, GANTrainer
 from genlab.families.wgan_gp import WGANGPConfig, WGANGPTrainer
 
@@ -84,7 +84,7 @@ def trained(family, devices, initial=None, chunked=False):
         trainer.load_state(initial)
     start = trainer.state()
     images = np.random.default_rng(1).uniform(0, 1, (64, 4, 4, 1)).astype("float32")
-    order = adversarial.DataOrder(len(images), trainer.images_per_step, 0)
+    order = step_training.DataOrder(len(images), trainer.images_per_step, 0)
     batches = [trainer.batch(images, np.zeros(64), order.next_indices()) for _ in range(STEPS)]
     if chunked:
         stacked = trainer.steps(*(np.stack(parts) for parts in zip(*batches)))     # (STEPS,) per output
@@ -121,7 +121,7 @@ else:   # reference (one process, one device) or process (one of two, one CPU de
     state = trainer.state()
     if backend.process_index() == 0:
         np.savez(sys.argv[-1], **state)
-    print("RESULT " + json.dumps({"digest": adversarial.state_digest(trainer), "outputs": outputs,
+    print("RESULT " + json.dumps({"digest": step_training.state_digest(trainer), "outputs": outputs,
                                   "process": backend.process_index(), "processes": backend.process_count()}))
 '''
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from conftest import cli_error, raises_one_line, tiny_run
 
-from genlab import adversarial, api, cli, data
+from genlab import adversarial, api, cli, data, step_training
 from genlab.errors import DivergenceError
 from genlab.families import gan
-from genlab.adversarial import DataOrder
+from genlab.step_training import DataOrder
 from genlab.families.gan import GANConfig, GANTrainer, step_flops
 
 TRAJECTORY_STEPS = 100
@@ -282,7 +282,7 @@ def test_nan_batch_stops_training_with_a_clear_error(tmp_path, monkeypatch):
     config = api.open_run(out)[2]
     trainer = GANTrainer(config, (28, 28, 1))
     order = DataOrder(4000, config.batch_size, config.seed)
-    meta = adversarial.load_checkpoint(run, trainer, order)
+    meta = step_training.load_checkpoint(run, trainer, order)
     assert meta["step"] == 3
     assert all(np.isfinite(weight).all() for weight in trainer.generator.get_weights())
     assert all(np.isfinite(weight).all() for weight in trainer.discriminator.get_weights())

@@ -1,18 +1,11 @@
-"""The training core of the adversarial families (gan, cgan, wgan-gp): one loop for all.
+"""The adversarial families (gan, cgan, wgan-gp): the trainer they share, their progress grids and
+what a trained generator is used for.
 
-A family supplies a trainer class (networks and its one step, see `AdversarialTrainer`); this
-module owns everything around the step: the in-memory data order, checkpoints that make a
-resume exact, the divergence guard and its rollback, the progress grids and the loss figures.
-
-    for step in 1..steps:
-        metrics = trainer.step(*trainer.batch(images, labels, order.next_indices()))
-        divergence guard -> stop, or roll back to the last checkpoint with half the learning rate
-        history row every log_every, fixed-noise grid + 1x5 strip every sample_every,
-        checkpoint every checkpoint_every (and at the end)
-
-With steps_per_execution = k > 1, up to k consecutive steps run in one compiled call
-(`trainer.steps`, a loop inside the graph), never across a step where something above happens;
-the updates are the same, step for step.
+A family supplies a trainer class (networks and its one step, see `AdversarialTrainer`); it
+trains in genlab.step_training's loop (data order, checkpoints that make a resume exact, the
+divergence guard and its rollback, the history log), with this module's `ProgressGrids` (the
+fixed-noise grid and the chapter's 1 x 5 strip every sample_every steps) as its own observer,
+and the loss figures drawn at the end.
 
 A step keeps all its state in Keras variables (networks, optimizers, the noise SeedGenerator,
 the EMA generator) and reads randomness only from `trainer.seed_generator`, so it can run
@@ -21,23 +14,16 @@ parts (gradients, compilation) are in genlab.backend.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import sys
-import time
-from pathlib import Path
-from typing import Callable
+from typing import Mapping
 
 import numpy as np
 
-from genlab import interrupts
-from genlab.errors import ConfigError, DivergenceError, GenlabError, RunError
+from genlab import engine
+from genlab.errors import ConfigError, GenlabError
 
 log = logging.getLogger("genlab.train")
-
-MAX_ROLLBACKS = 3
-WEIGHT_LIMIT = 1e4   # any |weight| above this means the networks are exploding
 
 
 # ---------------------------------------------------------------------------- the trainer
@@ -216,10 +202,18 @@ class AdversarialTrainer:
 
         checkpoints.assign(self.variable_groups(), arrays)
 
+    def networks(self) -> tuple:
+        """The networks whose weights the divergence guard checks."""
+        return self.generator, self.discriminator
+
+    def optimizers(self) -> tuple:
+        """The optimizers whose learning rates a rollback halves (the generator's last)."""
+        return self.d_optimizer, self.g_optimizer
+
     def learning_rates(self) -> tuple[float, float]:
         from genlab.backend import to_numpy
 
-        return tuple(float(to_numpy(optimizer.learning_rate)) for optimizer in (self.d_optimizer, self.g_optimizer))
+        return tuple(float(to_numpy(optimizer.learning_rate)) for optimizer in self.optimizers())
 
 
 def resolve_dtype_policy(name: str) -> str:
@@ -248,284 +242,43 @@ def gan_losses(trainer: AdversarialTrainer):
     return loss
 
 
-# ---------------------------------------------------------------------------- data order
-class DataOrder:
-    """In-memory shuffled batches, reshuffled each pass; its state is part of a checkpoint."""
-
-    def __init__(self, size: int, batch: int, seed: int):
-        self.size, self.batch = size, batch
-        self.rng = np.random.default_rng(seed)
-        self.permutation = self.rng.permutation(size)
-        self.position, self.epoch = 0, 0
-
-    def next_indices(self) -> np.ndarray:
-        if self.position + self.batch > self.size:
-            self.permutation = self.rng.permutation(self.size)
-            self.position, self.epoch = 0, self.epoch + 1
-        indices = self.permutation[self.position:self.position + self.batch]
-        self.position += self.batch
-        return np.sort(indices)  # sorted gathers are cache-friendlier; the batch is the same set
-
-
-# ---------------------------------------------------------------------------- checkpoints
-def save_checkpoint(run, trainer: AdversarialTrainer, step: int, data_order: DataOrder, elapsed: float) -> Path:
-    """checkpoints/step-NNNNNN.npz, then checkpoints/latest.json names it: complete or not at all."""
-    from genlab import checkpoints
-
-    arrays = trainer.state()
-    arrays["data/permutation"] = data_order.permutation
-    meta = {"step": step, "elapsed_s": elapsed, "data_position": data_order.position,
-            "data_epoch": data_order.epoch, "rng_state": data_order.rng.bit_generator.state}
-    return checkpoints.write(run, f"step-{step:06d}", arrays, meta)
-
-
-def load_checkpoint(run, trainer: AdversarialTrainer, data_order: DataOrder) -> dict:
-    from genlab import checkpoints
-
-    meta = checkpoints.latest(run)
-    if "step" not in meta:
-        raise RunError(f"{run.path}'s checkpoint is not a {run.family_name} step checkpoint; resume it with its own family")
-    with checkpoints.arrays(run, meta) as arrays:
-        trainer.load_state(arrays)
-        data_order.permutation = arrays["data/permutation"]
-    data_order.position, data_order.epoch = meta["data_position"], meta["data_epoch"]
-    data_order.rng.bit_generator.state = meta["rng_state"]
-    return meta
-
-
-def state_digest(trainer: AdversarialTrainer) -> str:
-    """SHA-256 over every state array (sorted by name): equal digests, bitwise equal states."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for key, value in sorted(trainer.state().items()):
-        digest.update(key.encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
-    return digest.hexdigest()
-
-
-# ---------------------------------------------------------------------------- divergence guard
-def divergence(values: dict[str, float], trainer: AdversarialTrainer, check_weights: bool) -> str | None:
-    """A description of what went wrong at this step, or None if all is well."""
-    bad = [f"{key}={value}" for key, value in values.items() if not math.isfinite(value)]
-    if bad:
-        return "non-finite " + ", ".join(bad)
-    if check_weights:
-        from genlab.backend import to_numpy
-
-        largest = max(float(np.max(np.abs(to_numpy(variable)))) for model in (trainer.generator, trainer.discriminator)
-                      for variable in model.trainable_variables)
-        if not math.isfinite(largest) or largest > WEIGHT_LIMIT:
-            return f"exploding weights (largest |w| = {largest:.3g})"
-    return None
-
-
-def rollback(run, trainer: AdversarialTrainer, order: DataOrder, problem: str, count: int) -> int:
-    """--on-nan=rollback: restore the last checkpoint, halve the learning rates once more per
-    rollback, and continue on other noise and another data order.
-
-    The checkpoint restores the optimizers' learning rates too, so the rate is set from the
-    restored one times 0.5 ** count (1/2, 1/4, 1/8), not halved from the original each time;
-    and since it also restores the noise and data-order states, those move to a stream of their
-    own for each rollback, or every retry would replay the first one exactly."""
-    from genlab.backend import to_numpy
-
-    meta = load_checkpoint(run, trainer, order)
-    restored = [float(to_numpy(optimizer.learning_rate)) for optimizer in (trainer.d_optimizer, trainer.g_optimizer)]
-    if not all(math.isfinite(rate) and rate > 0 for rate in restored):
-        # Halving cannot make an infinite or NaN rate finite: say so instead of retrying three times.
-        raise DivergenceError(f"{problem}; the checkpoint's learning rates {restored} are not positive finite numbers, so a "
-                              "rollback cannot help; start again with --set learning_rate=... (e.g. 0.0002)")
-    factor = 0.5 ** count
-    for optimizer in (trainer.d_optimizer, trainer.g_optimizer):
-        optimizer.learning_rate.assign(float(to_numpy(optimizer.learning_rate)) * factor)
-    seed = trainer.config.seed
-    state = np.asarray(to_numpy(trainer.seed_generator.state))
-    trainer.seed_generator.state.assign(np.array([seed, 1000 + count], dtype=state.dtype).reshape(state.shape))
-    order.rng = np.random.default_rng([seed, 1000 + count])
-    order.permutation, order.position = order.rng.permutation(order.size), 0
-    run.truncate_history(lambda row: row["step"] <= meta["step"])
-    rate = trainer.learning_rates()[1]
-    log.warning(f"{problem}; rolled back to step {meta['step']} with learning rate {rate:.3g} "
-                f"(rollback {count}/{MAX_ROLLBACKS})")
-    run.update_metrics({"rollbacks": count})
-    return meta["step"]
-
-
-# ---------------------------------------------------------------------------- observers
-# (every, callback(step, train_seconds, trainer)): set by `observe`, read by `train`. A benchmark
-# (genlab bench quality) watches the ordinary `genlab train` path through it instead of a copy of
-# the loop, so what it times is what a user runs.
-_OBSERVERS: list[tuple[int, Callable]] = []
-
-
-@contextlib.contextmanager
-def observe(every: int, callback: Callable[[int, float, "AdversarialTrainer"], None]):
-    """While inside, every adversarial training calls `callback(step, train_seconds, trainer)`
-    after every `every`-th step and after the last one, once that step's results are read back,
-    logged, drawn and checkpointed. `train_seconds` is the run's training clock at that point;
-    the time spent inside the callback is taken off that clock (history's "seconds",
-    train_wall_s), so scoring samples there does not count as training."""
-    if every < 1:
-        raise ConfigError(f"observe: every must be at least 1, got {every}")
-    entry = (every, callback)
-    _OBSERVERS.append(entry)
-    try:
-        yield
-    finally:
-        _OBSERVERS.remove(entry)
-
-
-# ---------------------------------------------------------------------------- training loop
+# ---------------------------------------------------------------------------- training
 def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     """Train an adversarial family into `run`; returns the metrics for metrics.json."""
-    from tqdm import tqdm
-
-    from genlab import backend, data
+    from genlab import data, step_training
 
     dataset = data.load(config.dataset, data_dir)
     images = data.to_float(dataset.x_train)                                      # (N, 28, 28, 1) in [0, 1]
     trainer = trainer_class(config, dataset.image_shape, dataset.num_classes)
     if len(images) < trainer.images_per_step:
         raise ConfigError(f"one step needs {trainer.images_per_step} images, more than the training set ({len(images)}); lower batch_size")
-    order = DataOrder(len(images), trainer.images_per_step, config.seed)
-    fixed_noise = trainer.fixed_latent()
-    start_step, elapsed_before = 0, 0.0
-    if resume:
-        meta = load_checkpoint(run, trainer, order)
-        start_step, elapsed_before = meta["step"], meta["elapsed_s"]
-        run.truncate_history(lambda row: row["step"] <= start_step)
-    else:
-        save_untrained_sample(run, trainer)
-        save_fixed_grid(run, trainer, fixed_noise, 0)
-
-    window: dict[str, list[float]] = {}
-    scalars = backend.ScalarLog(run.logs / "train")
-    started = time.perf_counter()
-    # In a terminal the bar refreshes twice a second; in logs (CI, pipes) one line every 30 s.
-    progress = tqdm(total=config.steps, initial=start_step, desc=run.family_name, unit="step", disable=verbose == 0,
-                    dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30.0)
-    last_good, rollbacks = start_step, 0
-    if config.on_nan == "rollback" and not (run.checkpoints / "latest.json").is_file():
-        save_checkpoint(run, trainer, start_step, order, elapsed_before)   # something to roll back to
-    step = start_step
-    housekeeping = 0.0                      # seconds of this invocation spent logging, drawing and checkpointing
-    pending: list[tuple[int, int, dict]] = []   # (last step, steps, outputs), not yet read back from the device
-    observers = list(_OBSERVERS)
-    boundaries = (config.log_every, config.sample_every, config.checkpoint_every, *(every for every, _ in observers))
-    per_call = config.steps_per_execution if trainer.steps is not None else 1   # None: torch runs one step per call
-    signals = contextlib.ExitStack()
-    request = signals.enter_context(interrupts.deferred())   # Ctrl-C / SIGTERM: stop at a step boundary
-    try:
-        while step < config.steps:
-            # Up to per_call steps in one call, ending at the next step where anything happens.
-            count = min(per_call, config.steps - step, *(every - step % every for every in boundaries))
-            batches = [trainer.batch(images, dataset.y_train, order.next_indices()) for _ in range(count)]
-            if count == 1:
-                outputs = trainer.step(*batches[0])
-            else:
-                outputs = trainer.steps(*(np.stack(parts) for parts in zip(*batches)))   # (count, batch, ...) each
-            step += count
-            pending.append((step, count, outputs))
-            if step < config.steps and all(step % every for every in boundaries) and not request.pending:
-                continue   # no host sync: the device runs ahead while Python prepares the next batch
-            # The chunk's results are read back once; the guard sees every step of it before
-            # anything is logged, drawn or checkpointed.
-            problem, problem_step = None, step
-            for last_step, length, outputs in pending:
-                arrays = {key: np.asarray(backend.to_numpy(value), dtype=np.float64).reshape(length)   # detached on torch
-                          for key, value in outputs.items()}
-                for index in range(length):
-                    values = {key: float(array[index]) for key, array in arrays.items()}
-                    problem = divergence(values, trainer, check_weights=False)
-                    if problem is not None:
-                        problem_step = last_step - length + 1 + index
-                        break
-                    for key, value in values.items():
-                        window.setdefault(key, []).append(value)
-                if problem is not None:
-                    break
-            if problem is None:
-                problem = divergence({}, trainer, check_weights=step % config.log_every == 0)
-            progress.update(sum(length for _, length, _ in pending))
-            pending = []
-            if problem is not None:
-                if config.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS:
-                    kept = (f"the last good checkpoint (step {last_good}) is kept; lower learning_rate and --resume"
-                            if (run.checkpoints / "latest.json").is_file() else
-                            "no checkpoint had been written yet; start again with a lower learning_rate")
-                    raise DivergenceError(f"{run.family_name} diverged at step {problem_step}: {problem}; {kept}, "
-                                          "or use --set on_nan=rollback")
-                rollbacks += 1
-                step = rollback(run, trainer, order, problem, rollbacks)
-                progress.n = step
-                window = {}
-                continue
-            kept = time.perf_counter()
-            if step % config.log_every == 0 or step == config.steps:
-                row = {"step": step, **{key: float(np.mean(vals)) for key, vals in window.items()},
-                       "seconds": elapsed_before + time.perf_counter() - started}
-                run.log(row)
-                scalars.write(step, {key: value for key, value in row.items() if key != "step"})
-                # refresh=False: in a log (CI, pipes) the bar's own interval decides when a line is written.
-                progress.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}", refresh=False)
-                window = {}
-            if step % config.sample_every == 0 or step == config.steps:
-                save_fixed_grid(run, trainer, fixed_noise, step)
-                save_chapter_strip(run, trainer, step)
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                save_checkpoint(run, trainer, step, order, elapsed_before + time.perf_counter() - started)
-                last_good = step
-            housekeeping += time.perf_counter() - kept
-            for every, callback in observers:
-                if step % every == 0 or step == config.steps:
-                    paused = time.perf_counter()
-                    callback(step, elapsed_before + paused - started, trainer)
-                    started += time.perf_counter() - paused   # the observer's time is not training time
-            if request.pending:
-                # A step boundary: the state and `step` agree, so this checkpoint resumes exactly.
-                if last_good != step or not (run.checkpoints / "latest.json").is_file():
-                    save_checkpoint(run, trainer, step, order, elapsed_before + time.perf_counter() - started)
-                    last_good = step
-                request.raise_if_pending()
-    except DivergenceError as error:
-        run.update_metrics({"status": "failed", "failure": str(error), "last_good_checkpoint": last_good})
-        raise
-    finally:
-        progress.close()
-        signals.close()
-    train_wall = elapsed_before + time.perf_counter() - started
-
-    if backend.process_count() > 1:
-        # Every process holds the same replicated state; the digest lets anyone check that.
-        digest = state_digest(trainer)
-        log.info(f"process {backend.process_index()} of {backend.process_count()}: final state sha256 {digest}")
+    outcome = step_training.train(trainer, config, run, images, dataset.y_train, verbose=verbose, resume=resume,
+                                  observers=[ProgressGrids(trainer)], postfix=(("d", "d_loss"), ("g", "g_loss")))
     run.save_model(trainer.sampler, "generator.keras")
     run.save_model(trainer.discriminator, "discriminator.keras")
     final_figures(run, trainer)
-    history = run.read_history()
-    last = history[-1] if history else {}
-    metrics = {"dataset": dataset.name, "data_source": dataset.source, "steps": config.steps, "train_wall_s": train_wall,
-               **{f"{key}_last": value for key, value in last.items() if key not in ("step", "seconds")}}
-    if train_wall > elapsed_before:
-        # What the loop's logging, progress grids, chapter strips and checkpoints cost this
-        # invocation, as a share of its training time (the rest is the steps and their read-back).
-        metrics["housekeeping_s"] = housekeeping
-        metrics["housekeeping_share"] = housekeeping / (train_wall - elapsed_before)
-    timed = [row for row in history if row["step"] > min(20, config.steps // 2)]
-    if len(timed) > 1:
-        metrics["seconds_per_step"] = (timed[-1]["seconds"] - timed[0]["seconds"]) / max(timed[-1]["step"] - timed[0]["step"], 1)
-    elif step > start_step:
-        metrics["seconds_per_step"] = (train_wall - elapsed_before) / (step - start_step)
-    # (A resume that had nothing left to do measures no time: the run's earlier figure stays.)
-    if backend.process_count() > 1:
-        metrics.update({"processes": backend.process_count(), "state_sha256": digest})
-    if getattr(config, "devices", 1) > 1:
-        metrics["devices"] = config.devices
-    flops = trainer.flops_per_step()
-    if flops and "seconds_per_step" in metrics:
-        metrics["gflops_per_s"] = flops / metrics["seconds_per_step"] / 1e9
-    return metrics
+    return outcome.finish(dataset)
+
+
+class ProgressGrids(engine.Observer):
+    """figures/samples/step-NNNNNN.png (the fixed noise through the sampler) and the chapter's
+    1 x 5 strip every sample_every steps and at the last one; at a fresh start, the untrained
+    generator's sample and the step-0 grid."""
+
+    def __init__(self, trainer: AdversarialTrainer):
+        self.trainer, self.every = trainer, trainer.config.sample_every
+        self.fixed = trainer.fixed_latent()
+
+    def train_begin(self, context: engine.Context) -> None:
+        self.run, self.total = context.run, context.total
+        if not context.resumed:
+            save_untrained_sample(self.run, self.trainer)
+            save_fixed_grid(self.run, self.trainer, self.fixed, 0)
+
+    def step_end(self, step: int, values: Mapping[str, float]) -> None:
+        if step % self.every == 0 or step == self.total:
+            save_fixed_grid(self.run, self.trainer, self.fixed, step)
+            save_chapter_strip(self.run, self.trainer, step)
 
 
 # ---------------------------------------------------------------------------- figures

@@ -1,6 +1,6 @@
-"""One backend's side of `genlab bench backends`, run as `python -m genlab.bench_worker`.
+"""One backend's side of `genlab bench backends`, run as `python -m genlab.bench.worker`.
 
-Keras picks its backend once per process, so the parent (genlab.bench_backends) starts one of
+Keras picks its backend once per process, so the parent (genlab.bench.backends) starts one of
 these per backend. It times each family in turn and rewrites --json after each one (atomic),
 so a worker stopped by the parent's timeout still leaves the families it finished. A family the
 backend refuses (a GenlabError, e.g. diffusion on jax) gets {"skipped": reason}; any other
@@ -13,7 +13,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m genlab.bench_worker")
+    parser = argparse.ArgumentParser(prog="python -m genlab.bench.worker")
     parser.add_argument("--backend", required=True)
     parser.add_argument("--families", required=True, help="comma-separated family names")
     parser.add_argument("--steps", type=int, required=True)
@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging(verbose=True)
     backend.configure(args.backend)   # before anything imports keras
-    from genlab import bench_backends, config, io
+    from genlab import config, io
+    from genlab.bench import backends
 
     import logging
 
@@ -38,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {"backend": args.backend, "families": {}}
     for family in [name for name in args.families.split(",") if name]:
         try:
-            record = bench_backends.measure(family, steps=args.steps, warmup=args.warmup, data_dir=args.data_dir,
-                                            overrides=overrides)
+            record = backends.measure(family, steps=args.steps, warmup=args.warmup, data_dir=args.data_dir,
+                                     overrides=overrides)
             log.info(f"bench backends: {args.backend} {family}: {record['seconds_per_step']:.4f} s/step "
                      f"(first call {record['first_call_s']:.2f} s)")
         except GenlabError as error:

@@ -1,4 +1,5 @@
-"""`genlab bench`: genlab's chapter recipes against the reference script, same machine, same run.
+"""`genlab bench gan|ae|dae|classifier|limit|evaluate|diffusion`: genlab's chapter recipes against
+the reference script, same machine, same run, and this machine's own figures.
 
 The reference (`../shared/bench/seed_reference.py`, the textbook loop) runs in a subprocess and
 reports its own timings; genlab's side is timed here. Results are medians over several timed
@@ -23,7 +24,7 @@ from genlab.console import table
 
 def find_reference(explicit: str | None) -> Path:
     candidates = [explicit, os.environ.get("GENLAB_REFERENCE"), "../shared/bench/seed_reference.py",
-                  str(Path(__file__).resolve().parents[3] / ".." / "shared" / "bench" / "seed_reference.py")]
+                  str(Path(__file__).resolve().parents[4] / ".." / "shared" / "bench" / "seed_reference.py")]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate).resolve()
@@ -212,16 +213,11 @@ def bench_evaluate(args) -> dict:
     return {"evaluate_10000_seconds": median, "timings": timings}
 
 
-# What `genlab bench diffusion` samples: images per timing and the sampling-step counts timed.
-DIFFUSION_SAMPLE_COUNT = 64
-DIFFUSION_SAMPLING_STEPS = (10, 50, 250)
-
-
-def bench_diffusion(args) -> dict:
+def bench_diffusion(args, *, count: int, sampling_steps: tuple[int, ...]) -> dict:
     """The default diffusion recipe's training step and its samplers: seconds per training step
-    (batch 128) and samples per second at 10, 50 and 250 sampling steps, each with its FLOPs
-    (counted from the layer shapes, genlab.families.diffusion.forward_flops) and GFLOP/s.
-    Untrained weights: the speed does not depend on them."""
+    (batch 128) and samples per second of `count` images at each of `sampling_steps`, each with
+    its FLOPs (counted from the layer shapes, genlab.families.diffusion.forward_flops) and
+    GFLOP/s. Untrained weights: the speed does not depend on them."""
     import keras
 
     from genlab import data, training
@@ -256,59 +252,17 @@ def bench_diffusion(args) -> dict:
     results = {"forward_gflop_per_image": forward / 1e9, "train_seconds_per_step": step_seconds,
                "train_gflop_per_step": step_flops / 1e9, "train_gflops_per_s": step_flops / step_seconds / 1e9}
     rows = [[f"train step (batch {config.batch_size})", step_seconds, "-", step_flops / 1e9, step_flops / step_seconds / 1e9]]
-    count = DIFFUSION_SAMPLE_COUNT
     diffusion.sample_images(network, config, count, seed=0, steps=2, progress=False)       # warm-up (tracing)
-    for sampling_steps in DIFFUSION_SAMPLING_STEPS:
+    for steps_per_sample in sampling_steps:
         start = time.perf_counter()
-        diffusion.sample_images(network, config, count, seed=0, steps=sampling_steps, progress=False)
+        diffusion.sample_images(network, config, count, seed=0, steps=steps_per_sample, progress=False)
         seconds = time.perf_counter() - start
-        flops = sampling_steps * forward * count
-        results[f"samples_per_s_{sampling_steps}_steps"] = count / seconds
-        results[f"sample_gflops_per_s_{sampling_steps}_steps"] = flops / seconds / 1e9
-        rows.append([f"sample {count} images, {sampling_steps} steps", seconds / count, count / seconds,
-                     sampling_steps * forward / 1e9, flops / seconds / 1e9])
+        flops = steps_per_sample * forward * count
+        results[f"samples_per_s_{steps_per_sample}_steps"] = count / seconds
+        results[f"sample_gflops_per_s_{steps_per_sample}_steps"] = flops / seconds / 1e9
+        rows.append([f"sample {count} images, {steps_per_sample} steps", seconds / count, count / seconds,
+                     steps_per_sample * forward / 1e9, flops / seconds / 1e9])
     print(table(["diffusion (default preset)", "s/step or s/image", "samples/s", "GFLOP per step or image", "GFLOP/s"], rows,
                 title=f"genlab bench diffusion: {forward / 1e9:.3f} GFLOP per image per network call; "
                       f"{steps} timed training steps (median of {windows} windows)"))
-    return results
-
-
-def main(args) -> dict:
-    from genlab import outputs
-
-    # The output files are checked before minutes of measuring, not after.
-    force = getattr(args, "force", False)
-    json_target = outputs.file_target(args.json, force=force, option="--json", suffixes=(".json",)) if args.json else None
-    if args.what == "quality":
-        outputs.file_target(args.figure or (str(Path(args.json).with_suffix(".png")) if args.json else "bench-quality.png"),
-                            force=force, option="--figure", suffixes=(".png",))
-    if args.what == "evaluate":
-        results = bench_evaluate(args)
-    elif args.what == "limit":
-        results = bench_limit(args)
-    elif args.what == "diffusion":
-        results = bench_diffusion(args)
-    elif args.what == "backends":
-        from genlab.bench_backends import bench_backends
-
-        results = bench_backends(args)
-    elif args.what in ("quality", "chapter"):
-        from genlab import bench_quality
-
-        if args.what == "chapter":
-            results = bench_quality.bench_chapter(reference=args.reference, data_dir=args.data_dir,
-                                                  backend=getattr(args, "backend", None))
-        else:
-            figure = args.figure or (str(Path(args.json).with_suffix(".png")) if args.json else "bench-quality.png")
-            results = bench_quality.bench_quality(reference=args.reference, data_dir=args.data_dir, steps=args.steps or 2000,
-                                                  every=args.every, samples=args.samples, recipes=args.recipes,
-                                                  bf16=args.bf16, figure=figure)
-    else:
-        results = bench_gan(args) if args.what == "gan" else bench_fit(args, args.what)
-    results = {"what": args.what, "machine_cores": os.cpu_count(), **results}
-    if json_target is not None:
-        from genlab import io
-
-        outputs.prepare_parent(json_target, "--json")
-        io.write_json(json_target, results)
     return results

@@ -10,8 +10,9 @@ training time at the first scored point at or below it (`time_to_target`).
 
 genlab's recipes run through the ordinary `genlab train` path (genlab.api.train, its run folder,
 logging, progress grids and checkpoints included, as a user pays them); the scoring is an
-`adversarial.observe` callback inside the loop, so no chunking or resume is involved. The loop
-already reads its results back every log_every (10) steps, so the observer adds no host sync.
+observer attached with `genlab.engine.observing` (`FidScorer`), told inside the loop, so no
+chunking or resume is involved. The loop already reads its results back every log_every (10)
+steps, so the observer adds no host sync; its time is taken off the training clock.
 
 chapter: `genlab run chapter` (full settings, one subprocess, as a user types it) against the
 reference script's four recipes (classifier, ae, dae, gan) at their full settings, run back to
@@ -31,6 +32,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from genlab import engine
+from genlab.bench import recipes as chapter_recipes   # (`recipes` is also bench_quality's argument)
 from genlab.console import table
 from genlab.errors import GenlabError
 
@@ -128,7 +131,7 @@ def reference_curve(reference: Path, data_folder: Path, *, steps: int, every: in
                    "--out", folder, "--steps", str(steps), "--every", str(every), "--samples", str(samples),
                    "--seed", str(seed)]
         env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3",
-                   PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
+                   PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
         print(f"reference: {reference.name} gan, {steps} steps, samples every {every}", flush=True)
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
         summary_file = Path(folder) / "snapshots.json"
@@ -148,27 +151,42 @@ def reference_curve(reference: Path, data_folder: Path, *, steps: int, every: in
             "script_seconds_per_step": own.get("seconds_per_step"), "script_train_wall_s": own.get("train_wall_s")}
 
 
+class FidScorer(engine.Observer):
+    """Scores `samples` images of the generator being trained (the same z each time) every
+    `every` steps and after the last one: points of (step, training seconds, FID, scoring seconds)."""
+
+    def __init__(self, every: int, samples: int, seed: int, score: Callable[[np.ndarray], float]):
+        self.every, self.samples, self.seed, self.score = every, samples, seed, score
+        self.points: list[dict] = []
+
+    def train_begin(self, context: engine.Context) -> None:
+        self.context = context
+
+    def step_end(self, step: int, values: Mapping[str, float]) -> None:
+        if step % self.every and step != self.context.total:
+            return
+        started = time.perf_counter()
+        trainer = self.context.model
+        rng = np.random.default_rng(self.seed)     # the same z at every scoring
+        images = np.concatenate([trainer.generate(trainer.latent(min(500, self.samples - done), rng))
+                                 for done in range(0, self.samples, 500)])
+        self.points.append({"step": step, "seconds": self.context.clock.seconds(), "fid": self.score(images),
+                            "score_seconds": time.perf_counter() - started})
+
+
 def genlab_curve(recipe: str, *, steps: int, every: int, samples: int, seed: int, data_dir, out: Path,
                  score: Callable[[np.ndarray], float], overrides: Mapping | None = None) -> dict:
     """One genlab recipe through genlab.api.train, scored every `every` steps from inside the loop."""
-    from genlab import adversarial, api
+    from genlab import api
 
     preset, precision = GENLAB_RECIPES[recipe]
-    points: list[dict] = []
-    rng_seed = seed + 1
-
-    def observe(step: int, seconds: float, trainer) -> None:
-        started = time.perf_counter()
-        rng = np.random.default_rng(rng_seed)     # the same z at every scoring
-        images = np.concatenate([trainer.generate(trainer.latent(min(500, samples - done), rng))
-                                 for done in range(0, samples, 500)])
-        points.append({"step": step, "seconds": seconds, "fid": score(images), "score_seconds": time.perf_counter() - started})
-
+    scorer = FidScorer(every, samples, seed + 1, score)
     print(f"{recipe}: genlab train gan --preset {preset} --set dtype_policy={precision}, {steps} steps", flush=True)
     settings = {"steps": steps, "seed": seed, "dtype_policy": precision, **(overrides or {})}
-    with adversarial.observe(every, observe):
+    with engine.observing(scorer):
         run = api.train("gan", preset=preset, overrides=settings, out=out / recipe, data_dir=data_dir, verbose=0)
     metrics = run.read_metrics()
+    points = scorer.points
     return {"label": LABELS[recipe], "points": points, "train_seconds": metrics["train_wall_s"],
             "seconds_per_step": metrics.get("seconds_per_step"), "housekeeping_share": metrics.get("housekeeping_share")}
 
@@ -180,7 +198,7 @@ def bench_quality(*, reference: str | None = None, data_dir=None, steps: int = 2
     """Train each recipe for `steps` steps, score `samples` images every `every` steps, and time
     each recipe to the reference's final FID. Returns the curves and the summary; draws the
     figure (FID against training seconds, log y). `overrides` (tests) go to genlab's recipes only."""
-    from genlab import bench, plotting
+    from genlab import plotting
 
     for name, value in (("steps", steps), ("every", every), ("samples", samples)):
         if value < 1:
@@ -189,14 +207,14 @@ def bench_quality(*, reference: str | None = None, data_dir=None, steps: int = 2
         raise GenlabError(f"--samples {samples} is too few for an FID; pass at least 10 (FID is biased upwards below a few "
                           "thousand: 2000 is the default)")
     chosen = choose_recipes(recipes, bf16)
-    folder = bench.mnist_folder(data_dir)
+    folder = chapter_recipes.mnist_folder(data_dir)
     dataset = (overrides or {}).get("dataset", "mnist")
     score = fid_scorer(dataset, None if dataset != "mnist" else folder)
     curves: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as work:
         for recipe in chosen:
             if recipe == "reference":
-                curves[recipe] = reference_curve(bench.find_reference(reference), folder, steps=steps, every=every,
+                curves[recipe] = reference_curve(chapter_recipes.find_reference(reference), folder, steps=steps, every=every,
                                                  samples=samples, seed=seed, score=score)
             else:
                 curves[recipe] = genlab_curve(recipe, steps=steps, every=every, samples=samples, seed=seed, data_dir=folder,
@@ -237,10 +255,8 @@ def run_timed(command: list[str], env: Mapping[str, str] | None = None) -> float
 
 def bench_chapter(*, reference: str | None = None, data_dir=None, backend: str | None = None) -> dict:
     """`genlab run chapter` (full settings) against the reference's four recipes, back to back."""
-    from genlab import bench
-
-    folder = bench.mnist_folder(data_dir)
-    script = bench.find_reference(reference)
+    folder = chapter_recipes.mnist_folder(data_dir)
+    script = chapter_recipes.find_reference(reference)
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
     reference_seconds = {}
     with tempfile.TemporaryDirectory() as work:
@@ -254,7 +270,7 @@ def bench_chapter(*, reference: str | None = None, data_dir=None, backend: str |
         if backend:
             command += ["--backend", backend]
         print(f"genlab: {' '.join(command[2:])}", flush=True)
-        genlab_env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+        genlab_env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]),
                                                                    os.environ.get("PYTHONPATH", "")]))
         genlab_seconds = run_timed(command, genlab_env)
         genlab_metrics = {program: json.loads((out / program / "metrics.json").read_text()) for program in REFERENCE_PROGRAMS}

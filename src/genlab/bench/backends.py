@@ -1,18 +1,19 @@
 """`genlab bench backends`: seconds per training step of every family on every installed backend.
 
 Keras reads its backend once per process, so each backend is measured in its own subprocess
-(`python -m genlab.bench_worker`), which writes JSON; this process collects the records, prints
+(`python -m genlab.bench.worker`), which writes JSON; this process collects the records, prints
 one table with each backend's ratio to the fastest for the family, and writes `--json`.
 
-What is timed is each family's real default network at its real batch size, trained the way
-`genlab train` trains it:
-- fit-trained families (classifier, ae, dae, vae, diffusion): `model.fit` over in-memory
-  batches with the family's own compile settings (steps_per_execution included: it is part of
-  what a backend costs per step); a callback reads the clock after each compiled call.
-- adversarial families (gan, cgan, wgan-gp): the trainer's compiled step
-  (`backend.compile_step`), each step read back before the next.
+What is timed is each family's own training: `genlab.api.train` (the family's `train`, its
+default network at its batch size, into a temporary folder) with a `StepTimer` observer
+attached (genlab.engine), which reads the clock at each of the engine's read-backs:
+- fit-trained families: after each compiled call (steps_per_execution batches: it is part of
+  what a backend costs per step);
+- step-trained families: after every step (the timer's `every` = 1 has the loop read each step
+  back before the next).
 The first call (tracing and compilation) is reported apart; then `warmup` - 1 more calls are
-left out, and the median seconds per step of the timed calls is the figure compared.
+left out, and the median seconds per step of the timed calls is the figure compared. The timer
+ends the training once it has them (nothing after the steps runs: no test-set figures).
 """
 from __future__ import annotations
 
@@ -29,13 +30,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from genlab import engine
 from genlab.errors import GenlabError
 
 log = logging.getLogger("genlab.bench")
 
-# The adversarial families' trainers (their own step, compiled by backend.compile_step).
-_TRAINERS = {"gan": ("genlab.families.gan", "GANTrainer"), "cgan": ("genlab.families.cgan", "CGANTrainer"),
-             "wgan-gp": ("genlab.families.wgan_gp", "WGANGPTrainer")}
 DEFAULT_TIMEOUT_S = 3600
 
 
@@ -45,7 +44,7 @@ def compare(records: Sequence[Mapping[str, Any]]) -> list[dict]:
     "ratio": its seconds per step over the family's fastest (1.0 for the fastest, None where not
     measured) and "fastest": whether it is that one. Ordered by family (first appearance), then
     backend (tensorflow, jax, torch)."""
-    from genlab.backend import BACKENDS
+    from genlab import backend
 
     best: dict[str, float] = {}
     for record in records:
@@ -53,7 +52,7 @@ def compare(records: Sequence[Mapping[str, Any]]) -> list[dict]:
         if seconds is not None and seconds > 0:
             best[record["family"]] = min(best.get(record["family"], math.inf), seconds)
     families = list(dict.fromkeys(record["family"] for record in records))
-    order = {name: index for index, name in enumerate(BACKENDS)}
+    order = {name: index for index, name in enumerate(backend.BACKENDS)}
     out = []
     for record in sorted(records, key=lambda r: (families.index(r["family"]), order.get(r["backend"], len(order)))):
         seconds = record.get("seconds_per_step")
@@ -98,13 +97,13 @@ def run_backends(families: Sequence[str], *, steps: int, warmup: int = 3, backen
     """One subprocess per backend (installed ones; the others get a "skipped" record), each
     timing `families`; returns every (family, backend) record. A worker that fails or runs past
     `timeout_s` is reported in one line naming the backend; the families it finished are kept."""
-    from genlab.backend import BACKENDS, _EXTRAS, installed_backends
+    from genlab import backend
 
-    installed = installed_backends()
+    installed = backend.installed_backends()
     records: list[dict] = []
-    for name in backends or BACKENDS:
+    for name in backends or backend.BACKENDS:
         if name not in installed:
-            records += [{"family": family, "backend": name, "skipped": f"not installed (pip install -e \".[{_EXTRAS[name]}]\")"}
+            records += [{"family": family, "backend": name, "skipped": f"not installed (pip install -e \".[{backend._EXTRAS[name]}]\")"}
                         for family in families]
             continue
         log.info(f"bench backends: {name}: {len(families)} families in a subprocess ({', '.join(families)})")
@@ -123,14 +122,14 @@ def _run_worker(name: str, families: Sequence[str], *, steps: int, warmup: int, 
 
     with tempfile.TemporaryDirectory(prefix=f"genlab-bench-{name}-") as folder:
         out = Path(folder) / "result.json"
-        command = [sys.executable, "-m", "genlab.bench_worker", "--backend", name, "--families", ",".join(families),
+        command = [sys.executable, "-m", "genlab.bench.worker", "--backend", name, "--families", ",".join(families),
                    "--steps", str(steps), "--warmup", str(warmup), "--json", str(out)]
         if data_dir:
             command += ["--data-dir", str(data_dir)]
         for key, value in overrides.items():
             command += ["--set", f"{key}={value}"]
         env = dict(os.environ, KERAS_BACKEND=name, TF_CPP_MIN_LOG_LEVEL="3")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
         lines: list[str] = []
 
         def relay(stream) -> None:
@@ -175,12 +174,12 @@ def bench_backends(args) -> dict:
     chosen = [name.strip() for name in (args.families or ",".join(_families.names())).split(",") if name.strip()]
     for name in chosen:
         _families.get(name)   # an unknown name: one line with the closest one
-    from genlab.backend import BACKENDS
+    from genlab import backend
 
-    backends = [name.strip() for name in (getattr(args, "backends", None) or ",".join(BACKENDS)).split(",") if name.strip()]
+    backends = [name.strip() for name in (getattr(args, "backends", None) or ",".join(backend.BACKENDS)).split(",") if name.strip()]
     for name in backends:
-        if name not in BACKENDS:
-            raise GenlabError(f"unknown backend '{name}' in --backends; choose among {', '.join(BACKENDS)}")
+        if name not in backend.BACKENDS:
+            raise GenlabError(f"unknown backend '{name}' in --backends; choose among {', '.join(backend.BACKENDS)}")
     steps = 20 if args.steps is None else args.steps   # (0 is an error, not the default)
     warmup = 3 if args.warmup is None else args.warmup
     if steps < 1 or warmup < 1:
@@ -208,130 +207,69 @@ def bench_backends(args) -> dict:
 
 
 # ---------------------------------------------------------------------------- the worker (one backend)
+class StepTimer(engine.Observer):
+    """The clock read at each of the engine's read-backs: (seconds, steps) per compiled call.
+
+    every = 1: the step loop reads every step back before the next (fit reads every call back
+    anyway). The span across an epoch's end (validation, checkpoint) is not a call: the clock is
+    read again after it. Once `warmup` calls and then calls holding `steps` steps are in, the
+    training is ended (engine.StopTraining)."""
+    every = 1
+
+    def __init__(self, *, warmup: int, steps: int):
+        self.warmup, self.steps = warmup, steps
+        self.calls: list[tuple[float, int]] = []
+        self.context: engine.Context | None = None
+
+    def train_begin(self, context: engine.Context) -> None:
+        self.context = context
+        self.mark = (context.start_step, time.perf_counter())
+
+    def step_end(self, step: int, values: Mapping[str, float]) -> None:
+        now = time.perf_counter()
+        last_step, last_time = self.mark
+        self.calls.append((now - last_time, step - last_step))
+        self.mark = (step, now)
+        timed = self.calls[self.warmup:]
+        if timed and sum(count for _, count in timed) >= self.steps:
+            raise engine.StopTraining(f"{len(self.calls)} calls timed")
+
+    def epoch_end(self, epoch: int, values: Mapping[str, float]) -> None:
+        self.mark = (self.mark[0], time.perf_counter())
+
+    def figures(self) -> tuple[float, list[tuple[float, int]]]:
+        """(the first call's seconds, [(seconds per step, steps)] of each timed call)."""
+        if not self.calls:
+            raise GenlabError("the training ended before its first step was timed")
+        timed = self.calls[self.warmup:] or self.calls[-1:]
+        return self.calls[0][0], [(seconds / count, count) for seconds, count in timed]
+
+
 def measure(family_name: str, *, steps: int, warmup: int = 3, data_dir=None, overrides: Mapping[str, str] | None = None) -> dict:
     """Seconds per training step of one family on the backend this process was started with.
 
-    `overrides` (config keys -> values) apply where the family has the key (e.g. dataset,
-    batch_size); the rest is the family's default preset."""
-    from genlab import backend, data, families
+    The family's own training (genlab.api.train, default preset, into a temporary folder) with
+    a StepTimer attached. `overrides` (config keys -> values) apply where the family has the key
+    (e.g. dataset, batch_size); its length (steps or epochs, Family.unit) is set long enough for
+    every timed call, and the timer ends the training sooner."""
+    from genlab import api, backend, families
     from genlab import config as _config
 
     family = families.get(family_name)
     known = set(_config.field_names(family.config_class))
-    config = _config.resolve(family, None, None, {key: value for key, value in (overrides or {}).items() if key in known})
-    backend.seed_everything(getattr(config, "seed", 0))
-    dataset = data.load(config.dataset, data_dir)
+    settings = {key: value for key, value in (overrides or {}).items() if key in known}
     warmup = max(int(warmup), 1)
-    if family.name in _TRAINERS:
-        first, timings = _time_adversarial(family.name, config, dataset, steps, warmup)
-    else:
-        first, timings = _time_fit(family.name, config, dataset, steps, warmup)
+    settings[family.unit] = warmup + steps   # every call is at least one step (or epoch): enough of them
+    timer = StepTimer(warmup=warmup, steps=steps)
+    with tempfile.TemporaryDirectory(prefix=f"genlab-bench-{family.name}-") as folder:
+        with engine.observing(timer):
+            try:
+                api.train(family.name, overrides=settings, out=Path(folder) / "run", data_dir=data_dir, verbose=0)
+            except engine.StopTraining:
+                pass   # the timer has what it needs
+        config = timer.context.config if timer.context is not None else None
+    first, timings = timer.figures()
     return {"family": family.name, "backend": backend.name(), "device": backend.device_kind(),
             "batch_size": int(config.batch_size), "architecture": getattr(config, "architecture", None),
             "seconds_per_step": float(np.median([seconds for seconds, _ in timings])),
             "first_call_s": first, "timed_steps": int(sum(count for _, count in timings))}
-
-
-def _time_adversarial(name: str, config, dataset, steps: int, warmup: int) -> tuple[float, list[tuple[float, int]]]:
-    import importlib
-
-    from genlab import adversarial, backend, data
-
-    module, class_name = _TRAINERS[name]
-    trainer = getattr(importlib.import_module(module), class_name)(config, dataset.image_shape, dataset.num_classes)
-    images = data.to_float(dataset.x_train)
-    if len(images) < trainer.images_per_step:
-        raise GenlabError(f"one {name} step needs {trainer.images_per_step} images, more than the training set ({len(images)})")
-    order = adversarial.DataOrder(len(images), trainer.images_per_step, config.seed)
-
-    def one_step() -> float:
-        start = time.perf_counter()
-        outputs = trainer.step(*trainer.batch(images, dataset.y_train, order.next_indices()))
-        float(backend.to_numpy(outputs["d_loss"]))   # wait for the step (devices run ahead otherwise)
-        return time.perf_counter() - start
-
-    first = one_step()
-    for _ in range(warmup - 1):
-        one_step()
-    return first, [(one_step(), 1) for _ in range(steps)]
-
-
-def _fit_model(name: str, config, dataset):
-    """(compiled model, x, y) as the family's own `train` builds and compiles them (same
-    networks, losses, optimizers, steps_per_execution); x and y are the whole training set."""
-    import keras
-
-    from genlab import backend, data
-
-    images = data.to_float(dataset.x_train)
-    if name == "classifier":
-        from genlab.families import classifier
-
-        x = classifier.inputs_for(config, dataset.x_train)
-        model = (classifier.build_dense(x.shape[1], dataset.num_classes, config.hidden_units) if config.architecture == "dense"
-                 else classifier.build_cnn(dataset.image_shape, dataset.num_classes))
-        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      optimizer=classifier.make_optimizer(config.optimizer, config.learning_rate), metrics=["accuracy"])
-        return model, x, dataset.y_train
-    if name in ("ae", "dae"):
-        from genlab.families import autoencoder
-
-        model, _, _ = autoencoder.build(config, dataset.image_shape)
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse",
-                      steps_per_execution=backend.steps_per_execution(config.steps_per_execution))
-        # The dae's noise is drawn on the host before fit (per epoch at most): not part of a step.
-        noisy = autoencoder.corrupt(images, config.noise, config.noise_factor, config.clip_noisy, np.random.default_rng(0))
-        return model, autoencoder.model_inputs(config, noisy), autoencoder.model_inputs(config, images)
-    if name == "vae":
-        from genlab.families import autoencoder, vae
-
-        model = vae.build(config, dataset.image_shape)[0]
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=vae.reconstruction_loss,
-                      steps_per_execution=backend.steps_per_execution(config.steps_per_execution))
-        x = autoencoder.model_inputs(config, images)
-        return model, x, x
-    if name == "diffusion":
-        from genlab.families import diffusion
-
-        network = diffusion.build_network(config, dataset.image_shape, dataset.num_classes)
-        model = diffusion._trainer_class()(network, diffusion.alpha_bar_of(config), config, dataset.num_classes)
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm or None,
-                                                      use_ema=config.ema > 0, ema_momentum=config.ema or 0.99),
-                      steps_per_execution=backend.steps_per_execution(config.steps_per_execution))
-        return model, {"images": images, "labels": dataset.y_train.astype("int32").reshape(-1, 1)}, None
-    raise GenlabError(f"genlab bench backends does not know how to time the '{name}' family's step yet")
-
-
-def _time_fit(name: str, config, dataset, steps: int, warmup: int) -> tuple[float, list[tuple[float, int]]]:
-    """One `fit` epoch over (warmup + timed) compiled calls of the family's batches; the clock is
-    read after each call (a call is steps_per_execution batches)."""
-    import keras
-
-    from genlab import backend
-
-    model, x, y = _fit_model(name, config, dataset)
-    per_call = max(int(getattr(model, "steps_per_execution", 1) or 1), 1)
-    batch = int(config.batch_size)
-    calls = warmup + math.ceil(steps / per_call)
-    size = len(dataset.x_train)
-    # Batches drawn from the training set (with repeats when it is small): the speed does not
-    # depend on which images, only on their shape.
-    rows = np.random.default_rng(0).integers(0, size, calls * per_call * batch)
-    take = (lambda value: {key: array[rows] for key, array in value.items()}) if isinstance(x, dict) else (lambda value: value[rows])
-    x_rows, y_rows = take(x), (None if y is None else y[rows])
-
-    class Clock(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.marks = [(0, time.perf_counter())]
-
-        def on_train_batch_end(self, batch, logs=None):
-            if logs and "loss" in logs:
-                float(backend.to_numpy(logs["loss"]))   # the call's results are back: the step is done
-            self.marks.append((batch + 1, time.perf_counter()))   # batch: the call's last batch index
-
-    clock = Clock()
-    model.fit(x_rows, y_rows, batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[clock])
-    spans = [(end_time - start_time, end - start) for (start, start_time), (end, end_time) in zip(clock.marks, clock.marks[1:])]
-    first = spans[0][0]
-    timed = spans[warmup:] or spans[-1:]
-    return first, [(seconds / count, count) for seconds, count in timed]
