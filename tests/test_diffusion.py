@@ -191,7 +191,9 @@ def test_a_few_training_steps_beat_predicting_zero(tmp_path):
     network = diffusion.build_network(config, dataset.image_shape)
     before = diffusion.noise_prediction_metrics(network, config, dataset, count=500)
     assert before["test_noise_mse"] == pytest.approx(before["test_zero_mse"])     # predicts zero
-    trainer = diffusion._trainer_class()(network, diffusion.alpha_bar_of(config), config, 10)
+    from genlab.diffusion.trainer import DiffusionTrainer
+
+    trainer = DiffusionTrainer(network, diffusion.alpha_bar_of(config), config, 10)
     trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
     training.build_optimizer(trainer)   # what genlab's fit does: one trace of the train step, not two
     images = data.to_float(dataset.x_train[:256])
@@ -314,12 +316,13 @@ def test_bench_diffusion_reports_steps_samples_and_flops(monkeypatch, capsys):
     import functools
 
     from genlab import bench
+    from genlab.diffusion import benchmark
 
     monkeypatch.setattr(diffusion, "DiffusionConfig", functools.partial(DiffusionConfig, channels=(8, 16), groups=4, time_dim=16,
                                                                          timesteps=50, batch_size=16))
     # Fewer images and steps than the real bench (64 images at 10, 50, 250 steps): the same code, seconds not minutes.
-    monkeypatch.setattr(bench, "DIFFUSION_SAMPLE_COUNT", 16)
-    monkeypatch.setattr(bench, "DIFFUSION_SAMPLING_STEPS", (2, 20))
+    monkeypatch.setattr(benchmark, "SAMPLE_COUNT", 16)
+    monkeypatch.setattr(benchmark, "SAMPLING_STEPS", (2, 20))
     tiny = data.load("mnist-5k")
     monkeypatch.setattr(data, "load", lambda *args, **kwargs: tiny)
     results = bench.main(argparse.Namespace(what="diffusion", steps=4, data_dir=None, json=None))

@@ -59,6 +59,11 @@ class EvaluateFunction(Protocol):
         """The family's own test-set figures (written to metrics.json too)."""
 
 
+class BenchmarkFunction(Protocol):
+    def __call__(self, *, data_dir: Any = None, steps: int | None = None) -> dict:
+        """`genlab bench NAME`: the family's own speed figures (printed, and returned for --json)."""
+
+
 class ExportFunction(Protocol):
     def __call__(self, run: Any, config: Any) -> tuple[Any, dict]:
         """(a Keras model whose image inputs/outputs are N x H x W x C, its description for
@@ -167,6 +172,7 @@ class Family:
     denoises: bool = False              # codec().reconstruct removes noise (genlab.denoise applies)
     evaluate: EvaluateFunction | None = None
     export: ExportFunction | None = None
+    benchmark: BenchmarkFunction | None = None
     # What a finished run holds (for the family-generic tests and users): files and figures
     # (a figure entry without a suffix is a folder of PNGs); the figure the report shows first
     # with its caption.

@@ -1,7 +1,8 @@
 """`genlab bench WHAT`: the dispatch. Each benchmark lives in a module of its own:
 
-    recipes    gan, ae, dae, classifier (genlab's chapter recipes against the reference script),
-               limit (this machine's GFLOP/s), evaluate (scoring 10000 samples), diffusion
+    recipes    the chapter's programs (gan, ae, dae, classifier: genlab's recipes against the
+               reference script), limit (this machine's GFLOP/s), evaluate (scoring 10000 samples)
+    FAMILY     a family's own speed benchmark (Family.benchmark: diffusion's step and samplers)
     quality    quality (time to the textbook GAN's final FID) and chapter (genlab run chapter
                against the reference's four recipes)
     backends   backends (every family's training step on every installed backend, one
@@ -15,12 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from genlab import chapter, families
 from genlab.bench import recipes
-
-# What `genlab bench diffusion` samples: images per timing and the sampling-step counts timed.
-DIFFUSION_SAMPLE_COUNT = 64
-DIFFUSION_SAMPLING_STEPS = (10, 50, 250)
-
+from genlab.errors import GenlabError
 
 def main(args) -> dict:
     """Run the benchmark `args.what` with the CLI's arguments; returns (and writes to --json) its results."""
@@ -36,8 +34,6 @@ def main(args) -> dict:
         results = recipes.bench_evaluate(args)
     elif args.what == "limit":
         results = recipes.bench_limit(args)
-    elif args.what == "diffusion":
-        results = recipes.bench_diffusion(args, count=DIFFUSION_SAMPLE_COUNT, sampling_steps=DIFFUSION_SAMPLING_STEPS)
     elif args.what == "backends":
         from genlab.bench import backends
 
@@ -53,8 +49,14 @@ def main(args) -> dict:
             results = quality.bench_quality(reference=args.reference, data_dir=args.data_dir, steps=args.steps or 2000,
                                             every=args.every, samples=args.samples, recipes=args.recipes,
                                             bf16=args.bf16, figure=figure)
+    elif args.what in chapter.PROGRAMS:
+        # The chapter's programs against the textbook loop: the step-trained one (the GAN) step by step.
+        results = recipes.bench_gan(args) if families.get(args.what).unit == "steps" else recipes.bench_fit(args, args.what)
     else:
-        results = recipes.bench_gan(args) if args.what == "gan" else recipes.bench_fit(args, args.what)
+        family = families.get(args.what)
+        if family.benchmark is None:
+            raise GenlabError(f"genlab bench has no benchmark '{args.what}'; see genlab bench --help")
+        results = family.benchmark(data_dir=args.data_dir, steps=getattr(args, "steps", None))
     results = {"what": args.what, "machine_cores": os.cpu_count(), **results}
     if json_target is not None:
         from genlab import io

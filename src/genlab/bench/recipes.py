@@ -41,10 +41,12 @@ def mnist_folder(data_dir) -> Path:
 
 
 def run_reference(reference: Path, recipe: str, data_folder: Path, extra: list[str]) -> dict:
+    from genlab import backend
+
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "reference.json"
         command = [sys.executable, str(reference), recipe, "--data-dir", str(data_folder), "--json", str(out), *extra]
-        env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+        env = backend.subprocess_environment("tensorflow")
         print(f"reference: {' '.join(command[1:])}", flush=True)
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
         if completed.returncode != 0 or not out.is_file():
@@ -107,7 +109,7 @@ def bench_gan(args) -> dict:
     per_call = 1 if per_call is None else per_call
     if per_call < 1:
         raise GenlabError(f"--steps-per-execution must be at least 1, got {per_call}")
-    if per_call > 1 and backend.name() == "torch":
+    if per_call > 1 and backend.steps_per_execution(per_call) < per_call:
         raise GenlabError("--steps-per-execution needs the tensorflow or jax backend (torch runs one step per call)")
     steps = args.steps or 60
     folder = mnist_folder(args.data_dir)
@@ -212,57 +214,3 @@ def bench_evaluate(args) -> dict:
                 title="genlab bench evaluate (target: under 15 s on 2 cores)"))
     return {"evaluate_10000_seconds": median, "timings": timings}
 
-
-def bench_diffusion(args, *, count: int, sampling_steps: tuple[int, ...]) -> dict:
-    """The default diffusion recipe's training step and its samplers: seconds per training step
-    (batch 128) and samples per second of `count` images at each of `sampling_steps`, each with
-    its FLOPs (counted from the layer shapes, genlab.families.diffusion.forward_flops) and
-    GFLOP/s. Untrained weights: the speed does not depend on them."""
-    import keras
-
-    from genlab import data, training
-    from genlab.families import diffusion
-
-    config = diffusion.DiffusionConfig()
-    dataset = data.load("mnist", args.data_dir)
-    network = diffusion.build_network(config, dataset.image_shape, dataset.num_classes)
-    trainer = diffusion._trainer_class()(network, diffusion.alpha_bar_of(config), config, dataset.num_classes)
-    trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm,
-                                                    use_ema=True, ema_momentum=config.ema))
-    training.build_optimizer(trainer)    # else the first step creates its slots and TensorFlow traces twice
-    images = data.to_float(dataset.x_train)
-    rng = np.random.default_rng(0)
-
-    def one_step():
-        indices = np.sort(rng.choice(len(images), config.batch_size, replace=False))
-        return trainer.train_on_batch({"images": images[indices], "labels": dataset.y_train[indices].astype("int32").reshape(-1, 1)})
-
-    for _ in range(3):
-        one_step()
-    steps, windows = args.steps or 20, 4
-    timings = []
-    for _ in range(windows):
-        start = time.perf_counter()
-        for _ in range(max(steps // windows, 1)):
-            one_step()
-        timings.append((time.perf_counter() - start) / max(steps // windows, 1))
-    forward = diffusion.forward_flops(network)
-    step_seconds = float(np.median(timings))
-    step_flops = 3 * forward * config.batch_size      # forward + a backward pass of about twice its cost
-    results = {"forward_gflop_per_image": forward / 1e9, "train_seconds_per_step": step_seconds,
-               "train_gflop_per_step": step_flops / 1e9, "train_gflops_per_s": step_flops / step_seconds / 1e9}
-    rows = [[f"train step (batch {config.batch_size})", step_seconds, "-", step_flops / 1e9, step_flops / step_seconds / 1e9]]
-    diffusion.sample_images(network, config, count, seed=0, steps=2, progress=False)       # warm-up (tracing)
-    for steps_per_sample in sampling_steps:
-        start = time.perf_counter()
-        diffusion.sample_images(network, config, count, seed=0, steps=steps_per_sample, progress=False)
-        seconds = time.perf_counter() - start
-        flops = steps_per_sample * forward * count
-        results[f"samples_per_s_{steps_per_sample}_steps"] = count / seconds
-        results[f"sample_gflops_per_s_{steps_per_sample}_steps"] = flops / seconds / 1e9
-        rows.append([f"sample {count} images, {steps_per_sample} steps", seconds / count, count / seconds,
-                     steps_per_sample * forward / 1e9, flops / seconds / 1e9])
-    print(table(["diffusion (default preset)", "s/step or s/image", "samples/s", "GFLOP per step or image", "GFLOP/s"], rows,
-                title=f"genlab bench diffusion: {forward / 1e9:.3f} GFLOP per image per network call; "
-                      f"{steps} timed training steps (median of {windows} windows)"))
-    return results

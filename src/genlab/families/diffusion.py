@@ -156,7 +156,7 @@ def train(config: DiffusionConfig, run, *, data_dir=None, verbose: int = 1, resu
     steps = TrainingProgress(run, config, trainer, dataset.image_shape, dataset.num_classes, elapsed_before)
     timing = training.fit(trainer, run, {"images": images, "labels": labels}, None, epochs=config.epochs,
                           batch_size=config.batch_size, validation_data=(validation,), verbose=verbose,
-                          callbacks=[steps], resume=resume)
+                          callbacks=[steps], observers=[steps.step_log], resume=resume)
     sampler = ema_network(trainer, config, dataset.image_shape, dataset.num_classes)
     run.save_model(sampler, "model.keras")
 
@@ -220,14 +220,6 @@ def conditional_accuracy(run, config: DiffusionConfig, network, count_per_class:
                               num_classes=classes)
     _, probabilities = judge.embed(images)
     return {"conditional_accuracy": float(np.mean(probabilities.argmax(axis=1) == asked))}
-
-
-def _trainer_class():
-    """The trainer model's class, for genlab.bench and genlab.bench_backends (which build one to time its step).
-    Imported on use, not at the top: genlab.diffusion.trainer imports Keras, which must wait for the backend choice."""
-    from genlab.diffusion.trainer import DiffusionTrainer
-
-    return DiffusionTrainer
 
 
 # ---------------------------------------------------------------------------- sampling
@@ -331,6 +323,13 @@ def latent_space(run, config: DiffusionConfig):
 
 
 # ---------------------------------------------------------------------------- the family
+def benchmark(*, data_dir=None, steps: int | None = None) -> dict:
+    """`genlab bench diffusion`: the default recipe's training step and sampling speed with FLOPs."""
+    from genlab.diffusion import benchmark as diffusion_benchmark
+
+    return diffusion_benchmark.run(DiffusionConfig(), data_dir=data_dir, steps=steps)
+
+
 SAMPLER_OPTIONS = (
     SamplerOption("steps", int, "sampling steps (default: the run's sample_steps)", "sample_steps", minimum=1,
                   maximum_key="timesteps", label="sampling steps (DDIM)", slider=(2, 250, 1)),
@@ -343,6 +342,7 @@ FAMILY = Family(name="diffusion", title="diffusion",
                 summary="denoising diffusion: U-Net noise prediction, DDPM/DDIM samplers, classifier-free guidance",
                 config_class=DiffusionConfig, presets=PRESETS, train=train, unit="epochs", purpose="generate",
                 generate=generate, sampler_options=SAMPLER_OPTIONS, conditional=True, latent_space=latent_space,
+                benchmark=benchmark,
                 resume_keys=COMMON_RESUME_KEYS | {"fid_steps", "fid_samples"},
                 headline=(*SAMPLE_QUALITY, Metric("test_noise_mse", "test noise MSE", lower_is_better=True,
                                                   baseline="test_zero_mse")),
