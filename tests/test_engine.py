@@ -97,3 +97,32 @@ def test_an_observer_can_end_a_training_at_once(tmp_path):
     with engine.observing(StopAtThree()), pytest.raises(engine.StopTraining):
         tiny_run("classifier", tmp_path / "run", architecture="dense", epochs=1, batch_size=256)
     assert not (tmp_path / "run" / "model.keras").exists()    # nothing after the step ran
+
+
+def test_diffusion_step_log_rows_are_window_means_of_the_calls_it_is_told(tmp_path):
+    """The diffusion loss curve as an observer, fed by hand: calls of 2 steps (values: the call's
+    mean), log_every 4, epochs of 5 steps. A window is the steps since the previous row of the same
+    epoch (step 5, after the row at 4, is in no row); the end writes the steps after the last row."""
+    from types import SimpleNamespace
+
+    from genlab.diffusion.steplog import StepLog, read_steps
+
+    run = SimpleNamespace(path=tmp_path)
+    log = StepLog(run, log_every=4)
+    clock = engine.Clock()
+    log.train_begin(engine.Context(run=run, unit="epochs", total=2, start=0, start_step=0, resumed=False, model=None,
+                                   clock=clock))
+    for step, loss in ((2, 1.0), (4, 3.0), (5, 10.0)):
+        log.step_end(step, {"loss": loss})
+    log.epoch_end(1, {"loss": 0.0})
+    for step, loss in ((7, 4.0), (9, 6.0)):
+        log.step_end(step, {"loss": loss})
+    log.epoch_end(2, {"loss": 0.0})
+    log.train_end({})
+    assert [(row["step"], row["loss"]) for row in read_steps(run)] == [(4, 2.0), (9, 5.0)]
+    # A resume from step 4 keeps the rows up to it and writes on after them.
+    resumed = StepLog(run, log_every=4)
+    resumed.train_begin(engine.Context(run=run, unit="epochs", total=3, start=1, start_step=4, resumed=True, model=None,
+                                       clock=clock))
+    resumed.step_end(8, {"loss": 7.0})
+    assert [(row["step"], row["loss"]) for row in read_steps(run)] == [(4, 2.0), (8, 7.0)]

@@ -160,6 +160,10 @@ class EngineCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         seen = batch + 1                                    # `batch`: the last batch of this call
+        if self.steps_per_epoch:
+            # Keras numbers an epoch's last, shorter call (steps_per_execution not dividing the
+            # epoch) as a full one; the step told is the number of batches really done.
+            seen = min(seen, self.steps_per_epoch)
         running = {key: float(value) for key, value in (logs or {}).items()}
         before, before_seen = self.previous
         values = {key: (mean * seen - before.get(key, 0.0) * before_seen) / (seen - before_seen)

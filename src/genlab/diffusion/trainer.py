@@ -1,5 +1,6 @@
 """Training the diffusion U-Net with `model.fit`: the trainer model, the averaged copy that samples,
-and the callback that logs the loss curve, draws the fixed-noise grids and keeps the time budget.
+and the callback that draws the fixed-noise grids and keeps the time budget (its loss curve,
+`step_log`, is an observer fit tells: genlab.engine).
 
 Training is `model.fit` on `DiffusionTrainer`, a small `keras.Model` whose `call` noises the batch
 and whose `compute_loss` is the noise MSE, both in `keras.ops`: Keras computes the gradients on
@@ -77,11 +78,12 @@ def ema_network(trainer, config, image_shape, num_classes: int, copy=None):
 
 
 class TrainingProgress(keras.callbacks.Callback):
-    """Fit callback: the per-step loss log (RUN/steps.csv), the fixed-noise grids, the time budget.
+    """Fit callback: the fixed-noise grids, the time budget; `step_log` (RUN/steps.csv, the per-step
+    loss log) is the observer to give fit with it (training.fit's `observers`).
 
     run, config, trainer: the run folder, its DiffusionConfig and the DiffusionTrainer being fitted;
     image_shape and num_classes: the dataset's; elapsed_before: seconds trained before a resume
-    (the time budget and the logged seconds count them)."""
+    (the time budget counts them)."""
 
     def __init__(self, run, config, trainer, image_shape, num_classes: int, elapsed_before: float):
         super().__init__()
@@ -91,7 +93,7 @@ class TrainingProgress(keras.callbacks.Callback):
         self.image_shape = image_shape
         self.num_classes = num_classes
         self.elapsed_before = elapsed_before
-        self.log = StepLog(run)
+        self.step_log = StepLog(run, config.log_every)
         self.fixed = fixed_grid_inputs(config, image_shape, num_classes)
         self.stopped_by_budget = False
 
@@ -103,41 +105,22 @@ class TrainingProgress(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
         self.step = self._step()
-        self.log.truncate(self.step)       # rows logged after the checkpoint being resumed from
-        self.window_start = (self.step, 0.0, 0)
         if self.step == 0:
             self.grid()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = self._step()
-        self.window_start = (self.epoch_start, 0.0, 0)
 
     def on_train_batch_end(self, batch, logs=None):
         config = self.config
         self.step = self.epoch_start + batch + 1      # `batch`: the last batch of this call (steps_per_execution)
-        # Keras reports the epoch's running mean; the window's mean is recovered from two of them.
-        seen = batch + 1
-        running = float((logs or {}).get("loss", float("nan")))
-        self.last_batch = (running, seen)
-        if self.step % config.log_every == 0 and seen > self.window_start[2]:
-            self.log_window(running, seen)
         if self.step % config.sample_every == 0:
             self.grid()
         if config.time_budget_s and self.elapsed_before + time.perf_counter() - self.started >= config.time_budget_s:
             self.stopped_by_budget = True
             self.model.stop_training = True
 
-    def log_window(self, running: float, seen: int):
-        start_step, start_mean, start_seen = self.window_start
-        window = (running * seen - start_mean * start_seen) / (seen - start_seen)
-        self.log.add(self.step, window, self.elapsed_before + time.perf_counter() - self.started)
-        self.window_start = (self.step, running, seen)
-
     def on_train_end(self, logs=None):
-        # The last partial window, so that a short run (fewer than log_every steps) still has a loss curve.
-        running, seen = getattr(self, "last_batch", (float("nan"), 0))
-        if seen > self.window_start[2] and math.isfinite(running):
-            self.log_window(running, seen)
         # A last grid where training stopped (not after a NaN: the genlab NaN guard then ends the run).
         if self.step % self.config.sample_every and math.isfinite(float((logs or {}).get("loss", 0.0))):
             self.grid()
