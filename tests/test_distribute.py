@@ -229,7 +229,7 @@ def test_bad_device_counts_are_one_line_errors(tmp_path, monkeypatch):
         api.train("ae", devices=2, out=tmp_path / "ae")
     with pytest.raises(GenlabError, match="batch_size 9 does not split evenly over 2 devices"):
         api.train("gan", overrides={"batch_size": 9, "devices": 2}, out=tmp_path / "odd")
-    monkeypatch.setattr(backend, "name", lambda: "torch")
+    monkeypatch.setattr(backend.parallel, "name", lambda: "torch")   # where check_devices looks it up
     with pytest.raises(GenlabError, match="not supported on the torch backend; use --backend jax"):
         backend.check_devices(2)
 

@@ -54,12 +54,12 @@ def quick_budgets(train_images: int, bf16: bool) -> dict[str, dict]:
 
 def _run_chapter(out: str | Path | None = None, quick: bool = False, data_dir=None, dataset: str = "mnist",
                 samples: int | None = None, verbose: int = 0) -> Path:
-    from genlab import api, backend, data, progress
+    from genlab import api, backend, data
     from genlab.console import table
     from genlab.report_html import build, headline
 
     backend.configure(None)
-    progress.quiet_tensorflow()
+    backend.quiet_tensorflow()
     root = Path(out) if out else Path("runs") / f"chapter-{_dt.datetime.now():%Y%m%d-%H%M%S}"
     root.mkdir(parents=True, exist_ok=True)
     # Loaded once here: the data source is decided (and any fallback said) before anything trains,

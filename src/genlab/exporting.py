@@ -82,13 +82,9 @@ def check_format(format: str) -> str:
 
 def missing_requirement(format: str) -> str | None:
     """What the format needs and is not installed (None: all there)."""
-    import keras
+    from genlab import backend
 
-    if format == "onnx":
-        needed = {"tensorflow": ["tf2onnx", "onnx"], "jax": ["tensorflow", "tf2onnx", "onnx"],
-                  "torch": ["onnx"]}.get(keras.backend.backend(), ["onnx"])
-    else:
-        needed = ["tensorflow"]   # a SavedModel is a TensorFlow graph, whatever the backend
+    needed = backend.export_requirements(format)
     missing = [name for name in dict.fromkeys(needed) if importlib.util.find_spec(name) is None]
     return ", ".join(missing) if missing else None
 

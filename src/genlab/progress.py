@@ -3,14 +3,16 @@
 Keras' own `verbose=1` draws a new bar for every epoch (and for every `fit` call, which a DAE
 with fresh noise makes once per epoch); `EpochBar` is one bar over the whole training instead,
 with the last losses as its postfix. `quiet_tensorflow` silences TensorFlow's Python-side
-notices (the "triggered tf.function retracing" warnings), which say nothing a student can act on.
+notices (the "triggered tf.function retracing" warnings), which say nothing a student can act on;
+it is backend-specific, so it lives in genlab.backend and is re-exported here for its callers.
 """
 from __future__ import annotations
 
-import logging
 import sys
 
 import keras
+
+from genlab.backend import quiet_tensorflow  # noqa: F401  (re-exported: progress.quiet_tensorflow)
 
 # Shown after the bar: the losses worth watching, in this order, under short names.
 POSTFIX_KEYS = (("loss", "loss"), ("val_loss", "val"), ("accuracy", "acc"), ("val_accuracy", "val_acc"))
@@ -53,16 +55,3 @@ class EpochBar(keras.callbacks.Callback):
             self._bar.close()
             self._bar = None
 
-
-class _DropRetracingNotices(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-def quiet_tensorflow() -> None:
-    """Drop TensorFlow's retracing notices from its Python logger (idempotent; other warnings stay)."""
-    if "tensorflow" not in sys.modules:
-        return
-    logger = logging.getLogger("tensorflow")
-    if not any(isinstance(existing, _DropRetracingNotices) for existing in logger.filters):
-        logger.addFilter(_DropRetracingNotices())

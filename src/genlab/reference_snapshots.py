@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -95,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from genlab import backend
+
+    backend.default_backend("tensorflow")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     module = load_reference(Path(args.reference))

@@ -4,7 +4,6 @@ failed run says about itself)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import traceback
 from pathlib import Path
@@ -80,7 +79,7 @@ def train(family_name: str, *, preset: str | None = None, config_file: str | Pat
         >>> run.metrics["test_mse"]
         >>> genlab.train("gan", resume="runs/gan-20261122-101500", overrides={"steps": 4000})   # train further
     """
-    auto = (backend or os.environ.get("KERAS_BACKEND")) == "auto"
+    auto = _backend.requested(backend) == "auto"
     backend_name = _backend.configure(backend, family=family_name,
                                       architecture=_architecture(family_name, preset, config_file, overrides, resume) if auto else None)
     from genlab import families

@@ -32,6 +32,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from genlab import backend as _backend
 from genlab import engine
 from genlab.bench import recipes as chapter_recipes   # (`recipes` is also bench_quality's argument)
 from genlab.console import table
@@ -130,8 +131,8 @@ def reference_curve(reference: Path, data_folder: Path, *, steps: int, every: in
         command = [sys.executable, "-m", "genlab.reference_snapshots", str(reference), "--data-dir", str(data_folder),
                    "--out", folder, "--steps", str(steps), "--every", str(every), "--samples", str(samples),
                    "--seed", str(seed)]
-        env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3",
-                   PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
+        env = _backend.subprocess_environment(
+            "tensorflow", PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]))
         print(f"reference: {reference.name} gan, {steps} steps, samples every {every}", flush=True)
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
         summary_file = Path(folder) / "snapshots.json"
@@ -257,7 +258,7 @@ def bench_chapter(*, reference: str | None = None, data_dir=None, backend: str |
     """`genlab run chapter` (full settings) against the reference's four recipes, back to back."""
     folder = chapter_recipes.mnist_folder(data_dir)
     script = chapter_recipes.find_reference(reference)
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    env = _backend.subprocess_environment("tensorflow")
     reference_seconds = {}
     with tempfile.TemporaryDirectory() as work:
         for program in REFERENCE_PROGRAMS:
