@@ -120,6 +120,8 @@ def run_backends(families: Sequence[str], *, steps: int, warmup: int = 3, backen
 def _run_worker(name: str, families: Sequence[str], *, steps: int, warmup: int, data_dir, overrides, timeout_s) -> dict:
     import threading
 
+    from genlab import backend
+
     with tempfile.TemporaryDirectory(prefix=f"genlab-bench-{name}-") as folder:
         out = Path(folder) / "result.json"
         command = [sys.executable, "-m", "genlab.bench.worker", "--backend", name, "--families", ",".join(families),
@@ -128,7 +130,7 @@ def _run_worker(name: str, families: Sequence[str], *, steps: int, warmup: int, 
             command += ["--data-dir", str(data_dir)]
         for key, value in overrides.items():
             command += ["--set", f"{key}={value}"]
-        env = dict(os.environ, KERAS_BACKEND=name, TF_CPP_MIN_LOG_LEVEL="3")
+        env = backend.subprocess_environment(name)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
         lines: list[str] = []
 
