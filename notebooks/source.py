@@ -44,8 +44,8 @@ CELLS = [
 
     | 절 | 내용 | genlab |
     |---|---|---|
-    | 1 | 생성 모델, 판별 모델, 함수형 API 분류기 (프로그램 1) | `genlab.train("classifier", preset="chapter")` |
-    | 2 | 오토인코더와 잡음 제거 오토인코더 (프로그램 2, 3) | `genlab.train("ae" / "dae", preset="chapter")` |
+    | 1 | 생성 모델, 분류 모델, 함수형 API 분류기 (프로그램 1) | `genlab.train("classifier", preset="chapter")` |
+    | 2 | 오토인코더와 노이즈 제거 오토인코더 (프로그램 2, 3) | `genlab.train("ae" / "dae", preset="chapter")` |
     | 3 | GAN (프로그램 4), Keras 3에서 `trainable = False`가 실패하는 이유 | `genlab.train("gan", preset="chapter")` |
     | 4 | 책 너머: 평가 지표, VAE, 조건부 GAN | `genlab.evaluate`, `genlab.train("vae" / "cgan")` |
 
@@ -82,7 +82,7 @@ CELLS = [
 
     `QUICK = True`(기본값)이면 빠른 설정으로 실행합니다. 신경망, 손실 함수, 옵티마이저는 책과 똑같고
     학습 길이만 `genlab run chapter --quick`과 같은 예산(`genlab.chapter.quick_budgets`)으로 줄입니다.
-    노트북 CPU에서 전체가 몇 분이면 끝납니다. `QUICK = False`로 바꾸면 책의 설정 그대로(분류기 2 에포크,
+    노트북 컴퓨터의 CPU에서 전체가 몇 분이면 끝납니다. `QUICK = False`로 바꾸면 책의 설정 그대로(분류기 2 에포크,
     오토인코더 50 에포크, GAN 2000 스텝) 학습하고, 평가에는 샘플 10,000장을 씁니다. CPU에서는 40분쯤 걸립니다.
 
     인터넷에 연결되어 있지 않고 컴퓨터에 MNIST도 없으면, genlab에 내장된 `mnist-5k`(실제 MNIST 숫자
@@ -197,8 +197,8 @@ CELLS = [
 
     책은 먼저 생성 모델이 *아닌* 것을 살펴봅니다. 훈련 이미지 전체를 픽셀별로 평균하면 숫자 비슷한
     이미지가 한 장 나옵니다. 그럴듯해 보이지만, 이 '모델'은 몇 번을 불러도 똑같은 이미지 한 장만 내놓는
-    결정론적(deterministic) 모델입니다. 부를 때마다 다른 출력을 얻으려면 입력에 무작위성, 곧 잡음(noise)이
-    있어야 합니다. 생성 모델이 잡음을 입력으로 받는 이유가 여기에 있습니다.
+    결정론적(deterministic) 모델입니다. 부를 때마다 다른 출력을 얻으려면 입력에 무작위성, 곧 노이즈(noise)가
+    있어야 합니다. 생성 모델이 노이즈를 입력으로 받는 이유가 여기에 있습니다.
     """, """
     ## 1. Generative models
 
@@ -230,11 +230,11 @@ CELLS = [
     위 행은 훈련 이미지이고, 아래 행은 평균 '모델'에서 다섯 번 뽑은 '샘플'입니다. 다섯 장이 모두 똑같습니다.
     3절에서 학습할 GAN의 샘플을 이 평균 이미지 옆에 나란히 놓고 다시 비교해 보겠습니다.
 
-    ### 1.2 판별 모델과 생성 모델
+    ### 1.2 분류 모델과 생성 모델
 
-    분류기 같은 판별 모델(discriminative model)은 이미지 $x$가 주어졌을 때 레이블 $y$의 확률 $p(y \\mid x)$를
-    추정합니다. 생성 모델은 이미지 자체의 분포 $p(x)$를 추정합니다. 판별 모델은 "이 숫자는 7인가?"에 답하고,
-    생성 모델은 "7처럼 보이는 새 이미지"를 만들어 냅니다. 먼저 책의 첫 프로그램인 판별 모델부터 학습해 봅시다.
+    분류기 같은 분류 모델(discriminative model)은 이미지 $x$가 주어졌을 때 레이블 $y$의 확률 $p(y \\mid x)$를
+    추정합니다. 생성 모델은 이미지 자체의 분포 $p(x)$를 추정합니다. 분류 모델은 "이 숫자는 7인가?"에 답하고,
+    생성 모델은 "7처럼 보이는 새 이미지"를 만들어 냅니다. 먼저 책의 첫 프로그램인 분류 모델부터 학습해 봅시다.
 
     ### 1.3 함수형 API로 만든 MNIST 분류기 (프로그램 1)
 
@@ -350,10 +350,10 @@ CELLS = [
     숫자는 조금 흐릿하고 번져 있습니다. 784개의 픽셀을 32개의 수로 줄였다가 되살렸으니 세부가 조금 사라지는
     것은 자연스러운 일입니다. 그래도 오차는 평균 이미지를 답으로 낼 때보다 훨씬 작습니다.
 
-    ### 2.2 잡음 제거 오토인코더 (프로그램 3)
+    ### 2.2 노이즈 제거 오토인코더 (프로그램 3)
 
-    같은 신경망에 잡음이 섞인 이미지를 넣고, 깨끗한 원본을 출력하도록 학습합니다. 이것이 잡음 제거
-    오토인코더(denoising autoencoder)입니다. 책의 잡음은 픽셀마다 `0.55 * np.random.normal(0, 1)`을 더한
+    같은 신경망에 노이즈가 섞인 이미지를 넣고, 깨끗한 원본을 출력하도록 학습합니다. 이것이 노이즈 제거
+    오토인코더(denoising autoencoder)입니다. 책의 노이즈는 픽셀마다 `0.55 * np.random.normal(0, 1)`을 더한
     것이고, 결과를 [0, 1] 범위로 자르지(clip) 않습니다. genlab의 `chapter` 프리셋도 똑같이 합니다.
     """, """
     The top row holds test digits 1 to 10, the bottom row the autoencoder's reconstructions. As the
@@ -368,17 +368,17 @@ CELLS = [
     """),
     code("""
     dae = train("dae")
-    print(f"«잡음 섞인 입력의 MSE|MSE of the noisy input» {dae.metrics['noisy_mse']:.4f} -> "
-          f"«잡음 제거 후|after denoising» {dae.metrics['test_mse']:.4f}")
-    show(dae.figures / "denoising.png")   # @ko 책의 그림: 잡음 섞인 입력, 잡음 제거 결과, 깨끗한 원본 @en the chapter's figure: noisy input, denoised output, clean original
+    print(f"«노이즈 섞인 입력의 MSE|MSE of the noisy input» {dae.metrics['noisy_mse']:.4f} -> "
+          f"«노이즈 제거 후|after denoising» {dae.metrics['test_mse']:.4f}")
+    show(dae.figures / "denoising.png")   # @ko 책의 그림: 노이즈 섞인 입력, 노이즈 제거 결과, 깨끗한 원본 @en the chapter's figure: noisy input, denoised output, clean original
     """),
     md("""
-    세 행은 차례로 잡음 섞인 입력, 잡음 제거 오토인코더의 출력, 깨끗한 원본입니다. 사람 눈에도 알아보기
+    세 행은 차례로 노이즈 섞인 입력, 노이즈 제거 오토인코더의 출력, 깨끗한 원본입니다. 사람 눈에도 알아보기
     어려운 입력에서 숫자의 모양을 꽤 잘 되살립니다.
 
     학습한 모델은 `genlab.denoise`로 다른 이미지에도 쓸 수 있습니다. PNG나 JPEG 파일 경로를 넘겨도 됩니다.
-    실제 사진처럼 이미지는 [0, 1] 범위에 있어야 하므로, 이번에는 테스트 숫자(인덱스 11~20)에 조금 약한 잡음
-    (표준편차 0.3)을 섞은 뒤 [0, 1]로 잘라서 넣어 봅니다. 학습 때와 다른 잡음인데도 숫자를 되살리는지 보세요.
+    실제 사진처럼 이미지는 [0, 1] 범위에 있어야 하므로, 이번에는 테스트 숫자(인덱스 11~20)에 조금 약한 노이즈
+    (표준편차 0.3)를 섞은 뒤 [0, 1]로 잘라서 넣어 봅니다. 학습 때와 다른 노이즈인데도 숫자를 되살리는지 보세요.
     """, """
     The three rows are the noisy input, the denoiser's output and the clean original. The digit's shape
     comes back from inputs that are hard to read even for a person.
@@ -389,7 +389,7 @@ CELLS = [
     """),
     code("""
     clean = x_test[11:21]
-    noisy = np.clip(clean + 0.3 * np.random.default_rng(7).standard_normal(clean.shape), 0, 1)   # @ko 새 잡음, [0, 1]로 자름 @en fresh noise, clipped to [0, 1]
+    noisy = np.clip(clean + 0.3 * np.random.default_rng(7).standard_normal(clean.shape), 0, 1)   # @ko 새 노이즈, [0, 1]로 자름 @en fresh noise, clipped to [0, 1]
     denoised = genlab.denoise(dae.path, noisy)   # @ko float32 (10, 28, 28, 1), [0, 1] 범위 @en float32 (10, 28, 28, 1), in [0, 1]
     show(plotting.image_rows([("noisy", noisy), ("denoised", denoised), ("original", clean)], ROOT / "denoise-api.png"))
     """),
@@ -400,8 +400,8 @@ CELLS = [
     GAN(Generative Adversarial Network, Goodfellow 외, 2014)에서는 두 신경망이 경쟁하며 함께 발전합니다.
     생성자(generator)는 가짜 데이터를 만들고, 판별자(discriminator)는 진짜와 가짜를 구별합니다. 판별자의 마지막
     층은 시그모이드(sigmoid)여서 1은 진짜, 0은 가짜를 뜻합니다. 학습은 판별자 업데이트와 생성자 업데이트를
-    번갈아 합니다. 처음에는 생성자가 잡음만 만들어 내므로 판별자가 쉽게 이기지만, 생성자는 점점 진짜 이미지의
-    구조를 흉내 내게 됩니다. 생성자는 합성곱 신경망을 거꾸로 돌린 것처럼, 작은 활성화 맵(activation map)에서
+    번갈아 합니다. 처음에는 생성자가 노이즈만 만들어 내므로 판별자가 쉽게 이기지만, 생성자는 점점 진짜 이미지의
+    구조를 흉내 내게 됩니다. 생성자는 컨볼루션 신경망을 거꾸로 돌린 것처럼, 작은 활성화 맵(activation map)에서
     출발해 이미지를 만들어 냅니다.
 
     ### 3.1 책의 `trainable = False` 패턴은 Keras 3에서 조용히 실패합니다
@@ -444,7 +444,7 @@ CELLS = [
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
 
-    # @ko 아주 작은 판별자 D(4차원 점 -> 진짜일 확률)와 생성자 G(2차원 잡음 -> 4차원 점) @en a tiny discriminator D (4-D point -> probability of real) and generator G (2-D noise -> 4-D point)
+    # @ko 아주 작은 판별자 D(4차원 점 -> 진짜일 확률)와 생성자 G(2차원 노이즈 -> 4차원 점) @en a tiny discriminator D (4-D point -> probability of real) and generator G (2-D noise -> 4-D point)
     D = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(1, activation="sigmoid")], name="D")
     G = keras.Sequential([keras.Input((2,)), layers.Dense(4)], name="G")
 
@@ -525,13 +525,13 @@ CELLS = [
 
     ### 3.2 MNIST 숫자를 만드는 GAN (프로그램 4)
 
-    - 판별자: 5×5 합성곱 3개(필터 64, 128, 256, 스트라이드 2, 각각 뒤에 Dropout 0.4) → `Flatten` →
+    - 판별자: 5×5 컨볼루션 3개(필터 64, 128, 256, 스트라이드 2, 각각 뒤에 Dropout 0.4) → `Flatten` →
       `Dense(1, sigmoid)`
     - 생성자: z(32차원) → `Dense(7*7*64)` → 배치 정규화(batch normalization)와 LeakyReLU → 업샘플링
-      (upsampling)과 전치 합성곱(transposed convolution)으로 7×7 → 14×14 → 28×28 → `Conv2D(1, sigmoid)`
+      (upsampling)과 전치 컨볼루션(transposed convolution)으로 7×7 → 14×14 → 28×28 → `Conv2D(1, sigmoid)`
     - 두 신경망 모두 이진 교차 엔트로피(binary cross-entropy)와 `Adam(learning_rate=0.0004)`
-    - 한 스텝: 진짜 이미지 128장과 생성자가 균등 분포 잡음 $z \\sim U[-1, 1]$로 만든 가짜 128장으로 판별자를
-      한 번, 새 잡음과 레이블 1로 생성자를 한 번 업데이트합니다. 책의 `EPOCHS=2000`은 사실 스텝 수입니다.
+    - 한 스텝: 진짜 이미지 128장과 생성자가 균등 분포 노이즈 $z \\sim U[-1, 1]$로 만든 가짜 128장으로 판별자를
+      한 번, 새 노이즈와 레이블 1로 생성자를 한 번 업데이트합니다. 책의 `EPOCHS=2000`은 사실 스텝 수입니다.
 
     빠른 설정에서는 `genlab run chapter --quick`처럼 배치 32로 1,200 스텝을 학습합니다(CPU가 bfloat16을
     빠르게 계산하면 혼합 정밀도(mixed precision)를 씁니다). 짧은 학습에서는 이미지를 몇 장 보느냐보다 업데이트를
@@ -558,11 +558,11 @@ CELLS = [
     code("""
     gan = train("gan")
     print(f"«스텝당|per step» {gan.metrics['seconds_per_step']:.3f} «초|s»")
-    show(gan.figures / "untrained.png")   # @ko 학습 전 생성자의 출력(N(0, 1) 잡음 입력): 순수한 잡음이어야 합니다 @en the untrained generator's output from N(0, 1) noise: pure noise
+    show(gan.figures / "untrained.png")   # @ko 학습 전 생성자의 출력(N(0, 1) 노이즈 입력): 순수한 노이즈여야 합니다 @en the untrained generator's output from N(0, 1) noise: pure noise
     """),
     md("""
-    책처럼 학습 전 생성자의 출력부터 봅니다. 아직 아무것도 배우지 않았으니 순수한 잡음입니다. 아래는 학습하는
-    동안 일정 간격으로 새 잡음에서 뽑은 샘플 다섯 장을 한 줄(1×5)로 그린 책의 그림입니다. 처음, 중간, 마지막
+    책처럼 학습 전 생성자의 출력부터 봅니다. 아직 아무것도 배우지 않았으니 순수한 노이즈입니다. 아래는 학습하는
+    동안 일정 간격으로 새 노이즈에서 뽑은 샘플 다섯 장을 한 줄(1×5)로 그린 책의 그림입니다. 처음, 중간, 마지막
     그림을 차례로 보여 줍니다.
     """, """
     As in the chapter, first the untrained generator's output: pure noise, since it has learnt nothing
@@ -576,7 +576,7 @@ CELLS = [
     """),
     md("""
     이제 1.1절의 평균 '모델'과 학습한 GAN을 나란히 놓아 봅시다. 평균 이미지는 몇 번을 뽑아도 같은 한 장이고,
-    GAN은 잡음이 바뀔 때마다 다른 숫자를 그립니다. `genlab.sample(run, 개수, seed=...)`은 같은 시드(seed)에서
+    GAN은 노이즈가 바뀔 때마다 다른 숫자를 그립니다. `genlab.sample(run, 개수, seed=...)`은 같은 시드(seed)에서
     언제나 같은 이미지를 돌려줍니다.
     """, """
     Now section 1.1's mean "model" next to the trained GAN: the mean image is the same single picture
@@ -641,7 +641,7 @@ CELLS = [
     아닌 것이 나오기 쉽습니다. 변분 오토인코더(VAE, variational autoencoder)의 인코더는 코드 하나 대신 정규
     분포의 평균과 분산을 출력하고, 손실에 KL 발산(KL divergence) 항을 더해 코드가 표준 정규 분포 $N(0, I)$를
     따르도록 만듭니다. 그래서 학습이 끝나면 $z \\sim N(0, I)$를 뽑아 디코더에 넣기만 하면 새 숫자가 나옵니다.
-    genlab의 기본 VAE는 합성곱 인코더와 디코더, 32차원 코드를 씁니다.
+    genlab의 기본 VAE는 컨볼루션 인코더와 디코더, 32차원 코드를 씁니다.
     """, """
     The README's results table has the same evaluation on full MNIST with the chapter's settings (2,000
     steps, 10,000 samples): FID 14.34 for the chapter's GAN, 105.77 for the mean image, 0.05 for real
@@ -666,7 +666,7 @@ CELLS = [
 
     3절의 GAN은 어떤 숫자가 나올지 고를 수 없습니다. 조건부 GAN(conditional GAN)은 생성자와 판별자 모두에
     클래스 레이블을 함께 넣어, "7을 그려라"처럼 원하는 숫자를 요청할 수 있게 합니다. genlab의 cGAN은 책의
-    GAN과 같은 합성곱 구조에 레이블 임베딩(embedding)과 투영 판별자(projection discriminator)를 더한 것입니다.
+    GAN과 같은 컨볼루션 구조에 레이블 임베딩(embedding)과 투영 판별자(projection discriminator)를 더한 것입니다.
     `genlab.sample(run, 개수, label=7)`로 원하는 클래스를 뽑습니다. 한 행이 한 클래스입니다.
     """, """
     ### 4.3 The conditional GAN (cGAN): drawing the digit you ask for

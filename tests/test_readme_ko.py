@@ -199,3 +199,24 @@ def test_the_benchmark_tables_are_the_numbers_in_docs_bench():
     assert f"took **{chapter['reference_seconds']:.0f} s** from start to exit" in text
     assert f"took **{chapter['genlab_seconds']:.0f} s**: **{chapter['speedup']:.2f}x**" in text
     assert f"({chapter['time_fraction']:.2f} of the reference's time)" in text
+
+
+# Mistranslations once found in the Korean pages and notebook, kept out: each with what it should say.
+MISTRANSLATIONS = {
+    "책 전체": "the chapter is 이 장",
+    "한참 뒤집니다": "lags behind is 뒤처집니다",
+    "무조건 모델": "an unconditional model is 비조건부 모델",
+    "연구실(lab)": "genlab is not a 연구실",
+    "정직한 지표": "a calque of 'honest metrics'",
+    "판별 모델": "the lecture says 분류 모델",
+    "합성곱": "the lecture says 컨볼루션",
+    "잡음": "the lecture says 노이즈",
+    "노트북 CPU": "reads as a Jupyter notebook; say 노트북 컴퓨터",
+}
+
+
+def test_the_korean_text_has_none_of_the_known_mistranslations():
+    pages = [KOREAN, *DOCS.glob("*.ko.md"), ROOT / "notebooks" / "chapter12.ipynb"]
+    found = [f"{page.name}: '{wrong}' ({why})" for page in pages for wrong, why in MISTRANSLATIONS.items()
+             if wrong in page.read_text(encoding="utf-8")]
+    assert not found, "; ".join(found)
