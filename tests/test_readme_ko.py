@@ -55,14 +55,15 @@ def headings(text: str) -> list[str]:
 
 
 def command_lines(text: str) -> list[str]:
-    """Lines of ```bash blocks, their trailing comments (the translated part) removed."""
+    """Lines of ```bash blocks, their trailing comments (the translated part) removed; each page may
+    open the notebook in its own language (chapter12.ipynb is Korean, chapter12.en.ipynb English)."""
     lines, fenced = [], False
     for line in text.splitlines():
         if line.startswith("```"):
             fenced = line.strip() == "```bash"
             continue
         if fenced:
-            command = re.sub(r"\s+#.*$", "", line).rstrip()
+            command = re.sub(r"\s+#.*$", "", line).rstrip().replace("chapter12.en.ipynb", "chapter12.ipynb")
             if command:
                 lines.append(command)
     return lines
@@ -220,3 +221,8 @@ def test_the_korean_text_has_none_of_the_known_mistranslations():
     found = [f"{page.name}: '{wrong}' ({why})" for page in pages for wrong, why in MISTRANSLATIONS.items()
              if wrong in page.read_text(encoding="utf-8")]
     assert not found, "; ".join(found)
+
+
+def test_each_language_opens_its_own_notebook():
+    assert "jupyter lab notebooks/chapter12.ipynb" in read(DOCS / "notebooks.ko.md")
+    assert "jupyter lab notebooks/chapter12.en.ipynb" in read(DOCS / "notebooks.md")
