@@ -185,8 +185,7 @@ def test_parse_sets_splits_on_the_first_equals_and_strips():
 # ------------------------------------------------------------------------------------ round trip
 
 
-@pytest.mark.parametrize("name", families.names())
-@pytest.mark.parametrize("preset", ["chapter", "default"])
+@pytest.mark.parametrize("name,preset", [(name, preset) for name in families.names() for preset in families.get(name).presets])
 def test_config_toml_round_trip(tmp_path, name, preset):
     family = families.get(name)
     resolved = config.resolve(family, preset, sets={"seed": "11"})
