@@ -55,6 +55,18 @@ def tiny_run(family: str, out: str | Path, *, preset: str = "default", **overrid
     return api.train(family, preset=preset, overrides=settings, out=out, verbose=0, print_summary=False)
 
 
+# The longest files, longest first: pytest-xdist (--dist loadfile, pyproject.toml) hands files to
+# its two workers in collection order, so these start at once instead of last. The order inside a
+# file is kept (a stable sort).
+LONGEST_FILES = ("test_chapter.py", "test_backends.py", "test_distribute.py", "test_notebooks.py", "test_families.py",
+                 "test_diffusion.py", "test_reliability.py", "test_signals.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: index for index, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FILES)))
+
+
 @pytest.fixture(scope="session")
 def shared_tiny_run(tmp_path_factory):
     """tiny_run, trained once per test session for each (family, settings): for runs that several
