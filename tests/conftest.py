@@ -55,9 +55,9 @@ def tiny_run(family: str, out: str | Path, *, preset: str = "default", **overrid
     return api.train(family, preset=preset, overrides=settings, out=out, verbose=0, print_summary=False)
 
 
-# The longest files, longest first: pytest-xdist (--dist loadfile, pyproject.toml) hands files to
-# its two workers in collection order, so these start at once instead of last. The order inside a
-# file is kept (a stable sort).
+# The longest files, longest first, in collection order (a stable sort keeps the order inside a
+# file). pytest-xdist (pyproject.toml) orders files by their test count before handing them out,
+# so this order decides only among files of equal count and for a run without -n.
 LONGEST_FILES = ("test_chapter.py", "test_backends.py", "test_distribute.py", "test_notebooks.py", "test_families.py",
                  "test_diffusion.py", "test_reliability.py", "test_signals.py")
 
