@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Protocol, Sequence
 
+from genlab.config import field_names
+
 Unit = Literal["epochs", "steps"]
 Purpose = Literal["classify", "reconstruct", "generate"]
 Capability = Literal["sample", "latent_space", "interpolate", "encode", "reconstruct", "denoise", "likelihood",
@@ -200,7 +202,7 @@ class Family:
 
     def resumable(self) -> frozenset[str]:
         """The keys `--resume` may change for this family (those of resume_keys its config has)."""
-        return frozenset(self.resume_keys) & config_fields(self.config_class)
+        return frozenset(self.resume_keys) & frozenset(field_names(self.config_class))
 
     def sampler_option(self, name: str) -> SamplerOption | None:
         return next((option for option in self.sampler_options if option.name == name), None)
@@ -208,7 +210,7 @@ class Family:
     def problems(self) -> list[str]:
         """What is wrong with this declaration, as sentences (empty: none)."""
         found = []
-        fields = config_fields(self.config_class) if dataclasses.is_dataclass(self.config_class) else set()
+        fields = set(field_names(self.config_class)) if dataclasses.is_dataclass(self.config_class) else set()
         if not fields:
             found.append("config_class is not a dataclass with fields")
         if self.unit not in ("epochs", "steps"):
@@ -249,7 +251,3 @@ class Family:
         if not self.tiny:
             found.append("tiny is empty: the family-generic tests need settings that train in seconds")
         return found
-
-
-def config_fields(config_class: type) -> frozenset[str]:
-    return frozenset(item.name for item in dataclasses.fields(config_class)) if dataclasses.is_dataclass(config_class) else frozenset()
