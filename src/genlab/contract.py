@@ -19,9 +19,10 @@ from typing import Any, Literal, Mapping, Protocol, Sequence
 from genlab.config import field_names
 
 Unit = Literal["epochs", "steps"]
+Bound = Literal["exact", "upper"]
 Purpose = Literal["classify", "reconstruct", "generate"]
 Capability = Literal["sample", "latent_space", "interpolate", "encode", "reconstruct", "denoise", "likelihood",
-                     "export", "evaluate"]
+                     "complete", "export", "evaluate"]
 CAPABILITIES: tuple[str, ...] = Capability.__args__   # type: ignore[attr-defined]
 
 # The config keys `--resume` may change for every family that has them: they lengthen or steer a
@@ -61,6 +62,19 @@ class EvaluateFunction(Protocol):
         """The family's own test-set figures (written to metrics.json too)."""
 
 
+class LikelihoodFunction(Protocol):
+    def __call__(self, run: Any, config: Any, images: Any, *, seed: int) -> "Density":
+        """-log2 p(x) of each image (uint8 N x H x W x C, 8-bit levels), or a bound on it:
+        genlab.density averages it into bits per dimension (genlab.metrics.likelihood's convention)."""
+
+
+class CompleteFunction(Protocol):
+    def __call__(self, run: Any, config: Any, images: Any, *, keep_rows: int, samples: int, seed: int,
+                 label: int | None = None, **options: Any) -> Any:
+        """For each image (uint8 N x H x W x C) `samples` completions keeping its top `keep_rows`
+        rows: float32 (N, samples, H, W, C) in [0, 1]."""
+
+
 class BenchmarkFunction(Protocol):
     def __call__(self, *, data_dir: Any = None, steps: int | None = None) -> dict:
         """`genlab bench NAME`: the family's own speed figures (printed, and returned for --json)."""
@@ -82,6 +96,18 @@ class Codec:
     encode: Any
     reconstruct: Any
     size: int
+
+
+@dataclass
+class Density:
+    """What a family's likelihood function measured: `bits[i]` is -log2 p(x_i) in bits for image
+    i, exactly (`bound` "exact": a discrete model's own probability) or an upper bound on it
+    ("upper": a variational or importance-weighted bound, or a continuous density through
+    uniform dequantization, which bounds -log2 P(x) by Jensen's inequality). `method` names how,
+    for a reader ("autoregressive, exact", "IWAE, k=64 ...")."""
+    bits: Any                           # float64 (N,)
+    bound: Bound
+    method: str
 
 
 @dataclass
@@ -171,6 +197,10 @@ class Family:
     interpolate: InterpolateFunction | None = None
     latent_space: LatentSpaceFunction | None = None
     codec: CodecFunction | None = None
+    # A density over 8-bit images (genlab likelihood); a family may still refuse a run whose
+    # settings define none (e.g. a VAE whose decoder is no distribution over 8-bit pixels).
+    likelihood: LikelihoodFunction | None = None
+    complete: CompleteFunction | None = None     # draw the rest of an image from its top rows
     denoises: bool = False              # codec().reconstruct removes noise (genlab.denoise applies)
     evaluate: EvaluateFunction | None = None
     export: ExportFunction | None = None
@@ -192,7 +222,8 @@ class Family:
     def capabilities(self) -> frozenset[str]:
         present = {"sample": self.generate, "latent_space": self.latent_space, "interpolate": self.interpolate,
                    "encode": self.codec, "reconstruct": self.codec, "evaluate": self.evaluate, "export": self.export,
-                   "denoise": self.codec if self.denoises else None, "likelihood": None}
+                   "denoise": self.codec if self.denoises else None, "likelihood": self.likelihood,
+                   "complete": self.complete}
         return frozenset(name for name, function in present.items() if function is not None)
 
     def can(self, capability: str) -> bool:

@@ -51,6 +51,21 @@ class RunHistory(keras.callbacks.Callback):
         self.run.log(row)
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stops fit once the run's training clock (resumed runs count their earlier time) reaches
+    `seconds`, after the current call; the epoch it stops in is then partial (logged and
+    checkpointed as an epoch)."""
+
+    def __init__(self, clock: engine.Clock, seconds: float):
+        super().__init__()
+        self.clock, self.seconds, self.stopped = clock, seconds, False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.clock.seconds() >= self.seconds:
+            self.stopped = True
+            self.model.stop_training = True
+
+
 class NanGuard(keras.callbacks.Callback):
     """Stops training at the first NaN/Inf loss; `fit` then raises a clear DivergenceError."""
 
@@ -181,7 +196,7 @@ class _Session:
     """What `fit` and `fit_epochs` share: resume, genlab's callbacks, the clock, the timing figures."""
 
     def __init__(self, run, model, resume: bool, request, extra_callbacks=(), verbose: int = 1,
-                 observers: Sequence[engine.Observer] = ()):
+                 observers: Sequence[engine.Observer] = (), time_budget_s: float = 0.0):
         from genlab import progress
 
         self.run, self.request = run, request
@@ -189,7 +204,8 @@ class _Session:
         self.done, self.elapsed_before = restore(run, model) if resume else (0, 0.0)
         self.clock = engine.Clock(self.elapsed_before)
         self.history, self.guard = RunHistory(run, self.clock, request), NanGuard()
-        self.callbacks = ([StopOnSignal(request), self.history, self.guard,
+        self.budget = TimeBudget(self.clock, time_budget_s) if time_budget_s else None
+        self.callbacks = ([StopOnSignal(request), self.history, self.guard] + ([self.budget] if self.budget else []) + [
                            EpochCheckpoint(run, self.guard, self.clock, request)]
                           + list(extra_callbacks) + tensorboard_callbacks(run))
         # verbose > 0: one genlab bar over all epochs (Keras' own draws one per epoch and per fit
@@ -218,21 +234,25 @@ class _Session:
         # A resume with no epoch left to train measures nothing: the run's earlier figure stays.
         seconds = self.history.epoch_seconds
         steady = seconds[1:] if len(seconds) > 1 else seconds
-        timing = {"train_wall_s": wall, **({"seconds_per_epoch": float(np.median(steady))} if steady else {})}
+        timing = {"train_wall_s": wall, **({"seconds_per_epoch": float(np.median(steady))} if steady else {}),
+                  **({"stopped_by_time_budget": self.budget.stopped} if self.budget else {})}
         self.delivery.train_end(timing)
         return timing
 
 
 def fit(model, run, x, y, *, epochs: int, batch_size: int, validation_data=None,
         validation_split: float = 0.0, shuffle: bool = True, verbose: int = 1,
-        callbacks: list | None = None, resume: bool = False, observers: Sequence[engine.Observer] = ()) -> dict:
+        callbacks: list | None = None, resume: bool = False, observers: Sequence[engine.Observer] = (),
+        time_budget_s: float = 0.0) -> dict:
     """model.fit with genlab's callbacks and epoch checkpoints; returns timing figures for metrics.json.
+    time_budget_s > 0 stops training once the run has trained that long (TimeBudget).
 
     resume=True continues from the run's last finished epoch (weights and optimizer state; the
     shuffle order of later epochs is drawn afresh, so it is not bit-identical to an unbroken run).
     """
     with interrupts.deferred() as request:
-        session = _Session(run, model, resume, request, callbacks or [], verbose=verbose, observers=observers)
+        session = _Session(run, model, resume, request, callbacks or [], verbose=verbose, observers=observers,
+                           time_budget_s=time_budget_s)
         model.fit(x, y, initial_epoch=session.done, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
                   validation_split=validation_split, shuffle=shuffle, verbose=session.keras_verbose, callbacks=session.callbacks)
         return session.finish()

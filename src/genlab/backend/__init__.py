@@ -7,7 +7,7 @@ backend.minimize(...)`); importing this package imports no backend and no Keras:
 - choice: `configure` (before anything imports keras), `--backend auto` (`choose_auto`, the
   shipped table), the installed backends, the device kind, `info`, seeding, fast bfloat16, the
   environment of a child process on a given backend;
-- steps: `minimize`, `input_gradients`, `compile_step(s)`, `steps_per_execution`, `to_numpy`;
+- steps: `minimize`, `input_gradients`, `compile_step(s)`, `compile_inference`, `steps_per_execution`, `to_numpy`;
 - jax_stateless: how a stateful step runs as a pure `jax.jit` function;
 - parallel: `data_parallel(n)` and what a replica sees of the global batch;
 - processes: several processes (hosts) in one JAX job;
@@ -52,6 +52,7 @@ from genlab.backend.parallel import (
 from genlab.backend.processes import initialize_processes, process_count, process_index
 from genlab.backend.quiet import quiet_tensorflow
 from genlab.backend.steps import (
+    compile_inference,
     compile_step,
     compile_steps,
     global_norm,
@@ -69,7 +70,7 @@ __all__ = [
     "device_kind_guess", "fast_bfloat16", "info", "installed_backends", "last_choice", "name", "requested",
     "seed_everything", "subprocess_environment",
     # steps
-    "compile_step", "compile_steps", "global_norm", "input_gradients", "minimize", "steps_per_execution",
+    "compile_inference", "compile_step", "compile_steps", "global_norm", "input_gradients", "minimize", "steps_per_execution",
     "sync_fit_state", "to_numpy",
     # parallel
     "check_devices", "data_parallel", "device_count", "global_rows", "replica_rows", "synchronize_batch_norm",

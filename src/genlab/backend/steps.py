@@ -146,6 +146,27 @@ def compile_step(step: Callable, state_variables: Sequence = ()) -> Callable:
     return step
 
 
+def compile_inference(function: Callable) -> Callable:
+    """A compiled version of a function that only reads Keras variables (a network applied to
+    arrays, no assignment): a TensorFlow graph, a `jax.jit` (the weights become constants of
+    the compiled program: build it again after they change), torch as is, without autograd."""
+    backend = name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, jit_compile=False, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    import torch
+
+    def no_grad(*args):
+        with torch.no_grad():
+            return function(*args)
+    return no_grad
+
+
 def compile_steps(step: Callable, state_variables: Sequence = ()) -> Callable | None:
     """Several steps in one compiled call (what Keras' `steps_per_execution` does for fit):
     `steps(*stacked)` runs `step` on stacked[i] for i = 0..n-1 in order, where every argument
