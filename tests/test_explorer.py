@@ -218,3 +218,129 @@ def test_a_run_without_a_latent_space_is_one_clear_line(shared_tiny_run):
     run = shared_tiny_run("classifier")
     with raises_one_line(GenlabError, r"is a classifier run, which has no latent space to explore; give a run of .*ae.* or "):
         explorer.open_models([run.path])
+
+
+# ---------------------------------------------------------------------------- batching: a class at once
+def _at_once(count: int, work):
+    """Run work(index) in `count` threads released together; returns the results in index order."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    failures: list = []
+
+    def run(index):
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures[0]
+    return results
+
+
+def test_the_batcher_answers_each_caller_its_own_rows_from_shared_calls():
+    calls = []
+
+    def decode(points, labels=None, scale=1.0):
+        calls.append((len(points), None if labels is None else list(labels), scale))
+        time.sleep(0.02)                         # a network call: others arrive meanwhile
+        return np.asarray(points, np.float32)[:, :1] * scale + (0 if labels is None else np.asarray(labels)[:, None])
+
+    batcher = explorer.Batcher(decode, window_s=0.01, max_rows=64)
+    points = [np.full((1 + index % 3, 2), index, np.float32) for index in range(24)]
+    results = _at_once(24, lambda index: batcher(points[index]))
+    for index, result in enumerate(results):
+        np.testing.assert_array_equal(result, points[index][:, :1])
+    assert len(calls) < 24 and batcher.stats.largest > 1 and batcher.stats.requests == 24
+    # Unlike requests (other options, labels or none) never share a call.
+    calls.clear()
+    results = _at_once(12, lambda index: batcher(points[index], np.full(len(points[index]), 100) if index % 2 else None,
+                                                 scale=float(index % 3 == 0) + 1.0))
+    for index, result in enumerate(results):
+        expected = points[index][:, :1] * (float(index % 3 == 0) + 1.0) + (100 if index % 2 else 0)
+        np.testing.assert_array_equal(result, expected)
+    assert batcher.stats.requests == 36 and len(calls) < 12
+
+
+def test_one_bad_request_in_a_batch_fails_alone():
+    def decode(points, labels=None):
+        if np.isnan(points).any():
+            raise GenlabError("a point is not finite")
+        time.sleep(0.02)
+        return np.asarray(points) * 2
+
+    batcher = explorer.Batcher(decode, window_s=0.02)
+
+    def ask(index):
+        try:
+            return batcher(np.full((1, 2), np.nan if index == 3 else index, np.float32))
+        except GenlabError as error:
+            return str(error)
+
+    results = _at_once(8, ask)
+    assert results[3] == "a point is not finite"
+    for index in (0, 1, 2, 4, 5, 6, 7):
+        np.testing.assert_array_equal(results[index], np.full((1, 2), 2 * index, np.float32))
+
+
+@pytest.mark.parametrize("name", ["pretrained:mnist-gan", "pretrained:mnist-cgan"])
+def test_concurrent_requests_get_the_images_sequential_requests_get(name):
+    """Batching must not change what a student sees: 24 requests at once (one network call or a
+    few) give each seed the very image it gets asked alone, bit for bit."""
+    (model,) = explorer.open_models([name])
+    label = 3 if model.space.num_classes else None
+    points = [model.space.draw(seed, 1)[0] for seed in range(24)]
+    alone = [model.image(point, label) for point in points]
+    calls_before = model.space.decode.stats.calls
+    together = _at_once(24, lambda index: model.image(points[index], label))
+    for seed in range(24):
+        np.testing.assert_array_equal(together[seed], alone[seed])
+    stats = model.space.decode.stats
+    assert stats.calls - calls_before < 24 and stats.largest > 1     # they did share calls
+
+
+def test_the_served_explorer_answers_a_class_at_once_as_it_answers_one_student():
+    """Through the running app, as the page asks (a session per client, Gradio's queue): 12
+    clients at once get the images one client gets asking for the same seeds in turn, no errors."""
+    pytest.importorskip("gradio", reason='the explorer needs Gradio: pip install "genlab[app]" (CI installs it)')
+    from genlab.bench import explore as bench_explore
+
+    models = explorer.open_models(["pretrained:mnist-gan"])
+    app, url = explorer.launch(models, port=explorer.free_port(), block=False, quiet=True)
+    try:
+        endpoint = bench_explore.find_endpoint(url)
+        alone, together = {}, {}
+        _, errors, _ = bench_explore.fire(url, endpoint, clients=1, requests=12, first_seed=50, images=alone)
+        assert not errors
+        _, errors, _ = bench_explore.fire(url, endpoint, clients=12, requests=1, first_seed=50, images=together)
+        assert not errors
+    finally:
+        app.close()
+    assert sorted(alone) == sorted(together) == list(range(50, 62))
+    for seed in alone:
+        np.testing.assert_array_equal(together[seed], alone[seed])
+    assert len({alone[seed].tobytes() for seed in alone}) == 12          # twelve different digits
+    assert models[0].space.decode.stats.largest > 1
+
+
+def test_the_explorer_benchmark_reports_percentiles_and_refuses_bad_counts(capsys):
+    from conftest import cli_error
+
+    from genlab import cli
+    from genlab.bench import explore as bench_explore
+
+    result = bench_explore.summarize([0.1, 0.2, 0.3, 0.4], 2.0, errors=1)
+    assert result["requests"] == 4 and result["errors"] == 1 and result["images_per_s"] == 2.0
+    assert result["p50_s"] == pytest.approx(0.25) and result["max_s"] == 0.4
+    assert bench_explore.summarize([], 1.0, errors=3)["p95_s"] is None
+    assert cli.main(["bench", "explore", "--clients", "0"]) == 2
+    assert cli_error(capsys) == "genlab: error: --clients must be between 1 and 1000, got 0"
+    assert cli.main(["bench", "explore", "--requests", "-1"]) == 2
+    assert "--requests must be between 1 and 10000" in cli_error(capsys)

@@ -118,3 +118,25 @@ def test_an_inference_model_is_loaded_once_per_file_content(tmp_path):
     path.write_bytes(path.read_bytes()[:-20])   # damaged: the same clear error as a plain load, not a stale model
     with pytest.raises(RunError):
         models.load_inference_model(path)
+
+
+def test_an_inference_model_predicts_through_its_compiled_function_with_keras_results(tmp_path):
+    """load_inference_model's predict calls the compiled predict function directly (no data
+    adapter and callbacks per call: the explorer's per-request cost) and gives Keras' own results,
+    in chunks of batch_size, for one input or several."""
+    images = keras.Input(shape=(4,), name="x")
+    labels = keras.Input(shape=(1,), name="label")
+    outputs = keras.layers.Dense(3, name="dense")(keras.layers.Concatenate()([images, labels]))
+    path = tmp_path / "two.keras"
+    keras.Model([images, labels], outputs).save(path)
+    model = models.load_inference_model(path)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((70, 4)).astype("float32"), rng.integers(0, 10, (70, 1)).astype("float32")
+    keras_own = type(model).predict(model, [x, y], batch_size=32, verbose=0)
+    np.testing.assert_array_equal(model.predict([x, y], batch_size=32, verbose=0), keras_own)
+    np.testing.assert_array_equal(model.predict([x[:1], y[:1]], verbose=0), keras_own[:1])
+    path = tmp_path / "one.keras"
+    small_model().save(path)
+    single = models.load_inference_model(path)
+    np.testing.assert_array_equal(single.predict(x, batch_size=500, verbose=0),
+                                  type(single).predict(single, x, batch_size=500, verbose=0))

@@ -212,11 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
     bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "backends",
-                                        "quality", "chapter"],
+                                        "quality", "chapter", "explore"],
                        help="a recipe against the reference script, the evaluator's speed, this machine's throughput limit, "
                             "the diffusion family's training and sampling speed, every family's training step on "
                             "every installed backend (backends), time to the textbook GAN's final FID "
-                            "(quality), or genlab run chapter against the four reference recipes (chapter)")
+                            "(quality), genlab run chapter against the four reference recipes (chapter), or the explorer "
+                            "under N students at once (explore)")
     bench.add_argument("--repeats", type=int, default=None, help="evaluate: timed repetitions (default 3)")
     bench.add_argument("--steps", type=int, default=None,
                        help="gan: timed steps per side; diffusion, backends: timed training steps (backends: default 20); "
@@ -237,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--figure", default=None, help="quality: FID-against-seconds figure (default: --json's name .png, "
                                                       "else bench-quality.png)")
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
+    bench.add_argument("--clients", type=int, default=30, help="explore: clients asking at once (default 30)")
+    bench.add_argument("--requests", type=int, default=10, help="explore: new images each client asks for in a row (default 10)")
     bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
     bench.add_argument("--data-dir", default=None)
     bench.add_argument("--json", default=None, help="write the results here too")

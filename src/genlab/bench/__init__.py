@@ -7,6 +7,7 @@
                against the reference's four recipes)
     backends   backends (every family's training step on every installed backend, one
                subprocess each: `python -m genlab.bench.worker`)
+    explore    explore (the explorer under N clients at once: p50/p95 latency, images per second)
 
 The output files are checked here, before minutes of measuring; the results (with the machine's
 core count) are written to --json at the end.
@@ -32,6 +33,10 @@ def main(args) -> dict:
                             force=force, option="--figure", suffixes=(".png",))
     if args.what == "evaluate":
         results = recipes.bench_evaluate(args)
+    elif args.what == "explore":
+        from genlab.bench import explore
+
+        results = explore.bench_explore(clients=args.clients, requests=args.requests)
     elif args.what == "limit":
         results = recipes.bench_limit(args)
     elif args.what == "backends":

@@ -1,0 +1,285 @@
+"""The explorer's page: Gradio Blocks with one tab per model (by the family's purpose), the
+side-by-side tab, and the handlers, which turn genlab's one-line errors into a message in the page."""
+# No `from __future__ import annotations` here: Gradio reads the handlers' annotations (gr.SelectData).
+from typing import Callable, Sequence
+
+import numpy as np
+
+from genlab.errors import GenlabError
+from genlab.explorer.images import (DISPLAY_SIDE, MANIFOLD_CELLS, code_figure, drawing_to_image, enlarged, image_html,
+                                    manifold_points, point_at, strip)
+from genlab.explorer.models import Model
+
+MAX_STRIP = 32              # images in an interpolation or a walk
+# Images go to the page as PNG: lossless (sharp pixels) and about 1.5 ms to encode a 224 x 224
+# image, where Gradio's default, lossy WebP, took 10 ms of the server's time per image.
+IMAGE_FORMAT = "png"
+
+
+def _shown_in_page(function: Callable) -> Callable:
+    """Event handlers: genlab's one-line errors (and anything unexpected) become a message in the
+    page, never a traceback."""
+    import functools
+
+    import gradio as gr
+
+    @functools.wraps(function)
+    def handler(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except gr.Error:
+            raise
+        except GenlabError as error:
+            raise gr.Error(str(error)) from None
+        except Exception as error:  # noqa: BLE001 - shown to the user in one line
+            raise gr.Error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")) from None
+    return handler
+
+
+def _seed_value(value) -> int:
+    if value is None or not np.isfinite(float(value)) or float(value) < 0 or float(value) != int(float(value)):
+        raise GenlabError(f"the seed must be a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def build_app(models: Sequence[Model], *, title: str = "genlab explore"):
+    """The Gradio Blocks of the explorer for the opened models."""
+    import gradio as gr
+
+    with gr.Blocks(title=title, analytics_enabled=False) as app:
+        gr.Markdown(f"# {title}\nMove through each model's latent space: every point is a new image. "
+                    "Everything runs on this machine.")
+        generative = [model for model in models if model.generative]
+        with gr.Tabs():
+            for model in models:
+                with gr.Tab(model.label, id=f"tab-{models.index(model)}"):
+                    if model.generative:
+                        _generator_tab(model, models.index(model))
+                    else:
+                        _canvas_tab(model)
+            if len(generative) >= 2:
+                with gr.Tab("side by side", id="tab-side"):
+                    _side_by_side_tab(generative)
+    return app
+
+
+def _describe(model: Model) -> str:
+    space = model.space
+    text = f"**{model.family}** run `{model.path}`"
+    if model.headline:
+        text += f" · {model.headline}"
+    if model.generative:
+        text += f"<br>latent space: {space.size} dimensions, {space.distribution}"
+        if space.num_classes:
+            text += f"; {space.num_classes} classes"
+    return text
+
+
+def _generator_tab(model: Model, tab: int = 0) -> None:
+    import gradio as gr
+
+    space = model.space
+    stepwise = space.trajectory is not None      # the image is reached in steps: show them
+    start = space.draw(0, 1)[0]
+    gr.Markdown(_describe(model))
+    point = gr.State(start)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, minimum=0, label="seed", elem_classes=["seed"])
+                shuffle = gr.Button("random", elem_classes=["random"])
+            label = gr.Dropdown(choices=list(range(space.num_classes)), value=0 if space.num_classes else None, label="class",
+                                visible=bool(space.num_classes),
+                                elem_classes=["class"])
+            # One slider per sampler option the family declares one for (a diffusion run's steps, guidance).
+            option_sliders = []
+            for option in model.options:
+                low, high, step = option.slider
+                upper = option.upper(model.config)
+                high = min(high, upper) if upper is not None else high
+                value = space.options.get(option.name, option.default(model.config))
+                option_sliders.append(gr.Slider(low, high, value=value if value is not None else low, step=step,
+                                                label=option.label or option.name,
+                                                visible=not option.conditional_only or bool(space.num_classes),
+                                                elem_classes=[option.name]))
+            coordinates = space.coordinates(start, model.axes)
+            sliders = [gr.Slider(axis.low, axis.high, value=round(float(np.clip(value, axis.low, axis.high)), 3),
+                                 step=(axis.high - axis.low) / 200, label=axis.name, elem_classes=["latent"])
+                       for axis, value in zip(model.axes, coordinates)]
+        with gr.Column(scale=1, min_width=260):
+            # The image inline in the answer (an <img> with its PNG as a data URL), not a file
+            # the browser fetches in a second request: see images.image_html.
+            shown = gr.HTML(value=image_html(model.image(start, 0)), label="image", show_label=True, container=True,
+                            min_height=DISPLAY_SIDE + 40, elem_classes=["sample"])
+            first_reverse = strip(space.trajectory(start, 0 if space.num_classes else None), side=64) if stepwise else None
+            reverse = gr.Image(format=IMAGE_FORMAT, value=first_reverse, label="reverse process: noise → image", interactive=False,
+                               visible=stepwise, elem_classes=["reverse"])
+
+    def options(*option_values) -> dict:
+        return {option.name: option.kind(value) for option, value in zip(model.options, option_values)}
+
+    # The images a handler sends: the image, and the reverse process where the family has one. (A
+    # tab without it leaves `reverse` out of its events' outputs: answering it with gr.update()
+    # made Gradio rebuild the component and its API schema on every request.)
+    shown_images = [shown, reverse] if stepwise else [shown]
+
+    def render(current, label_value, *option_values):
+        chosen = options(*option_values)
+        image = image_html(model.image(current, label_value, **chosen))
+        if not stepwise:
+            return (image,)
+        trajectory = space.trajectory(current, label_value if space.num_classes else None, **model._options(chosen))
+        return image, strip(trajectory, side=64)
+
+    count_options = len(option_sliders)
+
+    @_shown_in_page
+    def from_seed(seed_value, label_value, *option_values):
+        current = space.draw(_seed_value(seed_value), 1)[0]
+        # Rounded for the sliders' number boxes (moving one slider then moves the others by < 0.0005).
+        values = [round(float(np.clip(value, axis.low, axis.high)), 3)
+                  for axis, value in zip(model.axes, space.coordinates(current, model.axes))]
+        return (current, *render(current, label_value, *option_values), *values)
+
+    @_shown_in_page
+    def from_sliders(current, label_value, *values):
+        option_values, values = values[:count_options], values[count_options:]
+        current = space.moved(current, model.axes, values)
+        return (current, *render(current, label_value, *option_values))
+
+    @_shown_in_page
+    def redraw(current, label_value, *option_values):
+        images = render(current, label_value, *option_values)
+        return images if stepwise else images[0]      # one output: Gradio takes the value itself
+
+    controls = [label, *option_sliders]
+    # A named event (image_from_seed_<tab>): genlab bench explore asks it as the page does.
+    seed.change(from_seed, [seed, *controls], [point, *shown_images, *sliders], api_name=f"image_from_seed_{tab}")
+    shuffle.click(lambda: int(np.random.default_rng().integers(0, 2**31 - 1)), None, seed)
+    # .input fires on the user's own moves only (not when a new seed sets the sliders), and
+    # always_last drops the intermediate values of a drag that the server has not reached yet.
+    for slider in sliders:
+        slider.input(from_sliders, [point, *controls, *sliders], [point, *shown_images], trigger_mode="always_last")
+    label.change(redraw, [point, *controls], shown_images)
+    for option_slider in option_sliders:
+        option_slider.input(redraw, [point, *controls], shown_images, trigger_mode="always_last")
+
+    with gr.Accordion("interpolation between two seeds", open=True):
+        with gr.Row():
+            seed_a = gr.Number(value=0, precision=0, minimum=0, label="from seed")
+            seed_b = gr.Number(value=1, precision=0, minimum=0, label="to seed")
+            count = gr.Slider(3, MAX_STRIP, value=10, step=1, label="images")
+            go = gr.Button("interpolate", elem_classes=["interpolate"])
+        line = gr.Image(format=IMAGE_FORMAT, label="interpolation", interactive=False, elem_classes=["line"])
+
+    def row_of(points, label_value, *option_values):
+        """The images of a path of points (an interpolation or a walk), as one strip."""
+        return strip(model.images(points, label_value, **options(*option_values)), side=84)
+
+    @_shown_in_page
+    def interpolate(first, second, images, *controls_values):
+        return row_of(space.between(_seed_value(first), _seed_value(second), int(images)), *controls_values)
+
+    go.click(interpolate, [seed_a, seed_b, count, *controls], line)
+
+    with gr.Accordion("random walk", open=False):
+        with gr.Row():
+            walk_steps = gr.Slider(3, MAX_STRIP, value=12, step=1, label="steps")
+            walk_size = gr.Slider(0.05, 1.0, value=0.25, step=0.05, label="step size")
+            walk_go = gr.Button("walk from the seed", elem_classes=["walk"])
+        walked = gr.Image(format=IMAGE_FORMAT, label="random walk", interactive=False, elem_classes=["walked"])
+
+    @_shown_in_page
+    def walk(seed_value, steps_count, size, *controls_values):
+        return row_of(space.walk(_seed_value(seed_value), int(steps_count), float(size)), *controls_values)
+
+    walk_go.click(walk, [seed, walk_steps, walk_size, *controls], walked)
+
+    if space.size == 2 and space.distribution == "normal(0, 1)":
+        _manifold(model)   # a 2-D standard normal prior: its quantile grid shows the whole space
+
+
+def _manifold(model: Model) -> None:
+    import gradio as gr
+
+    cells = MANIFOLD_CELLS
+    images = model.images(manifold_points(cells))
+    side = images.shape[1]
+    grid = images.reshape(cells, cells, *images.shape[1:]).transpose(0, 2, 1, 3, 4).reshape(cells * side, cells * side, -1)
+    figure = enlarged(grid, side=cells * side * 2)
+    with gr.Accordion("2-D latent manifold: click a point to decode it", open=True):
+        with gr.Row():
+            manifold = gr.Image(format=IMAGE_FORMAT, value=figure, label="manifold (z[0] →, z[1] ↑)", interactive=False,
+                                elem_classes=["manifold"])
+            clicked = gr.Image(format=IMAGE_FORMAT, label="decoded point", interactive=False, elem_classes=["clicked"])
+        where = gr.Markdown("")
+
+    @_shown_in_page
+    def decode_click(event: gr.SelectData):
+        x, y = event.index
+        point = point_at(float(x), float(y), figure.shape[1], figure.shape[0], cells)
+        return enlarged(model.image(point)), f"z = ({point[0]:+.2f}, {point[1]:+.2f})"
+
+    manifold.select(decode_click, None, [clicked, where])
+
+
+def _canvas_tab(model: Model) -> None:
+    import gradio as gr
+
+    gr.Markdown(_describe(model) + "<br>Draw a digit (white on black is how the model saw them; any colour works). "
+                "The noise slider adds the chapter's Gaussian noise before the model sees it.")
+    with gr.Row():
+        canvas = gr.Sketchpad(label="draw a digit", canvas_size=(280, 280), fixed_canvas=True, image_mode="RGBA", type="numpy",
+                              brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=14), layers=False,
+                              elem_classes=["canvas"])
+        with gr.Column():
+            noise = gr.Slider(0.0, 1.0, value=0.55 if model.denoises else 0.0, step=0.05,
+                              label="noise factor (input + factor · N(0, 1))", elem_classes=["noise"])
+            with gr.Row():
+                noisy = gr.Image(format=IMAGE_FORMAT, label="model input", interactive=False, elem_classes=["noisy"])
+                output = gr.Image(format=IMAGE_FORMAT, label="denoised" if model.denoises else "reconstruction",
+                                  interactive=False, elem_classes=["output"])
+            code = gr.Image(format=IMAGE_FORMAT, label=f"code ({model.space.size} numbers)", interactive=False,
+                            elem_classes=["code"])
+
+    @_shown_in_page
+    def run_model(drawing, factor):
+        image = drawing_to_image(drawing, model.image_shape)
+        if not image.any():
+            return None, None, None
+        given, result, values = model.autoencode(image, float(factor))
+        return enlarged(given, 168), enlarged(result, 168), code_figure(values)
+
+    canvas.change(run_model, [canvas, noise], [noisy, output, code])
+    noise.input(run_model, [canvas, noise], [noisy, output, code], trigger_mode="always_last")
+
+
+def _side_by_side_tab(models: Sequence[Model]) -> None:
+    import gradio as gr
+
+    classes = max(model.space.num_classes for model in models)
+    gr.Markdown("The same seed through every model (each draws the seed's point from its own prior).")
+    with gr.Row():
+        seed = gr.Number(value=0, precision=0, minimum=0, label="seed", elem_classes=["side-seed"])
+        label = gr.Dropdown(choices=list(range(classes)), value=0 if classes else None, label="class (conditional models)",
+                            visible=classes > 0)
+        go = gr.Button("draw", elem_classes=["side-draw"])
+    gallery = gr.Gallery(format=IMAGE_FORMAT, label="models", columns=min(len(models), 4), height="auto",
+                         elem_classes=["side-gallery"])
+
+    @_shown_in_page
+    def draw(seed_value, label_value):
+        chosen = _seed_value(seed_value)
+        return [(enlarged(model.image(model.space.draw(chosen, 1)[0], label_value), 168), model.label) for model in models]
+
+    go.click(draw, [seed, label], gallery)
+    seed.change(draw, [seed, label], gallery)
+
+
+_CSS = """
+.sample img, .reverse img, .line img, .walked img, .manifold img, .clicked img, .noisy img, .output img {
+  image-rendering: pixelated;
+}
+.sample img { display: block; margin: 8px auto; max-width: 100%; height: auto; }
+"""
+
