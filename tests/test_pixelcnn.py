@@ -110,3 +110,14 @@ def test_a_conditional_run_draws_the_asked_class_and_mixes_classes_for_its_likel
     with raises_one_line(GenlabError, "out of range"):
         density.complete(run.path, np.zeros((1, 28, 28), np.uint8), samples=1, label=12)
     assert math.isfinite(metrics["train_wall_s"])
+
+
+def test_a_time_budget_stops_training_inside_an_epoch(tmp_path):
+    from conftest import tiny_run
+
+    run = tiny_run("pixelcnn", tmp_path / "run", epochs=3, batch_size=32, steps_per_execution=1, time_budget_s=0.5)
+    metrics = run.read_metrics()
+    assert metrics["stopped_by_time_budget"] is True
+    assert 1 <= metrics["steps"] < 3 * 4000 // 32           # stopped well before the 3 epochs' 375 steps
+    assert "seconds_per_epoch" not in metrics                # a partial epoch is no epoch's time
+    assert len(run.read_history()) == 1 and metrics["test_bits_per_dim"] < 8.0

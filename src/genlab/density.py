@@ -100,6 +100,7 @@ def likelihood(run: str | Path, images=None, n: int | None = None, *, seed: int 
         n: score the first n images only (None: all; diffusion's bound costs a network call per
             timestep and image, so it defaults to fewer: see its family).
         seed: random seed of the family's sampling (dequantization, importance samples, timesteps).
+        data_dir: where the run's dataset is looked for (default: GENLAB_DATA_DIR, then the caches).
 
     Returns:
         A Likelihood: bits_per_dim, std_error, n, bound ("exact" or "upper"), method, seconds.
@@ -165,6 +166,7 @@ def complete(run: str | Path, images, keep_rows: int | None = None, *, samples: 
         images: uint8 levels or floats in [0, 1] (quantized), N x H x W [x C], or an .npz path.
         keep_rows: rows kept from the top (default: half the image).
         samples: completions per image.
+        seed: random seed of the draws; the same seed gives the same completions.
         label: a class for a conditional run.
         options: the family's sampler options (pixelcnn: temperature).
 

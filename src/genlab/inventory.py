@@ -25,6 +25,28 @@ def datasets(data_dir: str | Path | None = None) -> list[dict]:
     return data.describe(data_dir)
 
 
+def load_dataset(name: str | Path, data_dir: str | Path | None = None):
+    """A dataset's arrays, for any dataset genlab knows (or an image folder or .npz).
+
+    Parameters:
+        name: "mnist", "fashion-mnist", "mnist-5k", ... (genlab.datasets() lists them), an image
+            folder or an .npz with x_train/y_train/x_test/y_test.
+        data_dir: the only folder to look in (default: GENLAB_DATA_DIR, then the caches).
+
+    Returns:
+        A genlab.data.Dataset: x_train, x_test (uint8 N x H x W x C), y_train, y_test (int64),
+        class_names, image_shape, source.
+
+    Example:
+        >>> mnist = genlab.load_dataset("mnist")
+        >>> mnist.x_test.shape
+        (10000, 28, 28, 1)
+    """
+    from genlab import data
+
+    return data.load(str(name), data_dir)
+
+
 def info(backend: str | None = None) -> dict[str, str]:
     """Versions, the Keras backend and the devices genlab would train on.
 

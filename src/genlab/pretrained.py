@@ -37,7 +37,7 @@ REINSTALL_HINT = "reinstall genlab (pip install --force-reinstall genlab, or git
 # The metrics a listing shows, in this order, when the run has them: sample quality from
 # `genlab evaluate` (sample_*), then the family's own test figures.
 HEADLINE_METRICS = ("sample_fid", "sample_kid", "sample_precision", "sample_recall", "conditional_accuracy",
-                    "test_mse", "test_psnr_db", "test_ssim", "test_negative_elbo_nats")
+                    "test_mse", "test_psnr_db", "test_ssim", "test_negative_elbo_nats", "test_bits_per_dim")
 # Run metrics never copied into a shipped model (local paths, failure details, per-machine timings).
 _PRIVATE_METRICS = {"data_source", "traceback", "error", "noise_sweep"}
 

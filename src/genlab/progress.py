@@ -42,11 +42,26 @@ class EpochBar(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self._bar is None:
             self._bar = bar(self.total, self.description, self.initial)
+        self._in_epoch = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._in_epoch = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Fractions of an epoch as its calls end: a long epoch (a PixelCNN's is minutes) moves the
+        # bar instead of sitting at 0% until it is over.
+        steps = int(self.params.get("steps") or 0)
+        if steps and self._bar is not None:
+            done = round(min((batch + 1) / steps, 1.0), 2)
+            self._bar.update(done - self._in_epoch)
+            self._in_epoch = done
 
     def on_epoch_end(self, epoch, logs=None):
         shown = {short: f"{float(logs[key]):.4g}" for key, short in POSTFIX_KEYS if logs and key in logs}
         self._bar.set_postfix(shown, refresh=False)
-        self._bar.update(1)
+        self._bar.update(1.0 - self._in_epoch)
+        self._in_epoch = 0.0
+        self._bar.n = round(self._bar.n, 6)   # whole epochs show as whole numbers
 
     def on_train_end(self, logs=None):
         # Closed when training is over (all epochs, or stopped by the NaN guard), not after each

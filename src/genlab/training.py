@@ -233,6 +233,8 @@ class _Session:
         # The first epoch includes graph tracing; leave it out of the per-epoch figure when we can.
         # A resume with no epoch left to train measures nothing: the run's earlier figure stays.
         seconds = self.history.epoch_seconds
+        if self.budget is not None and self.budget.stopped:
+            seconds = seconds[:-1]      # the epoch the budget cut short is no epoch's time
         steady = seconds[1:] if len(seconds) > 1 else seconds
         timing = {"train_wall_s": wall, **({"seconds_per_epoch": float(np.median(steady))} if steady else {}),
                   **({"stopped_by_time_budget": self.budget.stopped} if self.budget else {})}

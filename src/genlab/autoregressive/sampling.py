@@ -8,7 +8,7 @@ convolution reads only the row above and the current row:
 - the horizontal stack runs once per pixel, on one row (its cache, the row above, is fixed while
   the row is drawn);
 so a pixel costs about 1/H of a full pass, and a batch of images is drawn together.
-Both samplers draw a level with the Gumbel-max trick from the same noise (numpy, from the seed):
+Both samplers draw a level with the Gumbel-max trick from the same noise (numpy, from the seed, one array per row):
 argmax(logits / T + g) is a draw from softmax(logits / T), so they return the same images.
 """
 from __future__ import annotations
@@ -65,15 +65,18 @@ def cached_layers(shape: Shape) -> dict[str, str]:
 
 
 class RowSampler:
-    """The two compiled row functions of one network, and the loop that draws images with them."""
+    """The two compiled row functions of one network, and the loop that draws images with them:
+    per row, one call for the vertical stack and one that draws the row's W pixels in a loop
+    inside the compiled graph (keras.ops.fori_loop), so a row costs two dispatches, not W + 1."""
 
     def __init__(self, model):
         from genlab import backend
 
         self.model, self.shape = model, shape_of(model)
         self.names = cached_layers(self.shape)
+        self.horizontal_names = [name for name, stack in self.names.items() if stack == "horizontal"]
         self.vertical_row = backend.compile_inference(self._vertical_row)
-        self.horizontal_row = backend.compile_inference(self._horizontal_row)
+        self.draw_row = backend.compile_inference(self._draw_row)
 
     def _condition(self, labels):
         if not self.shape.classes:
@@ -99,19 +102,38 @@ class RowSampler:
         outputs = vertical_stack(context, self.shape, u, self._condition(labels))
         return outputs, context.current
 
-    def _horizontal_row(self, one_above, row, has_above, vertical, above, labels):
-        """Logits (batch, W, C, levels) of row i given its pixels so far (`row`, [-1, 1] scale; the
-        pixels not drawn yet change nothing before them)."""
+    def _draw_row(self, one_above, known, keep, has_above, vertical, above, labels, noise, temperature):
+        """Row i drawn pixel by pixel: for column j the horizontal stack on the row so far gives
+        pixel j's logits (batch, C, levels); argmax(logits / T + noise[:, j]) is its level (Gumbel-
+        max), or `known`'s where `keep` is 1. Returns the row ([-1, 1] scale, batch x 1 x W x C)
+        and the inputs each horizontal layer had (the next row's cache: pixel W-1, the last one
+        drawn, changes none of them)."""
         from keras import ops
 
-        context = OneRow(self.model, above)
-        from_above = self._stem("stem_above", one_above, (1, 1), has_above)
-        left = self.model.get_layer("stem_left")(ops.concatenate([one_above, row], axis=1))   # (batch, 1, W, F) at column j
-        left = ops.pad(left, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :-1]                   # shifted right: column j-1
-        ul = horizontal_stack(context, self.shape, from_above + left, vertical, self._condition(labels))
-        logits = self.model.get_layer("output")(ops.elu(ul))
         shape = self.shape
-        return ops.reshape(logits, (-1, shape.width, shape.channels, shape.levels)), context.current
+        condition = self._condition(labels)
+        from_above = self._stem("stem_above", one_above, (1, 1), has_above)
+        column_ids = ops.reshape(ops.arange(shape.width, dtype="int32"), (1, 1, shape.width, 1))
+
+        def body(j, carry):
+            row, _ = carry
+            context = OneRow(self.model, above)
+            left = self.model.get_layer("stem_left")(ops.concatenate([one_above, row], axis=1))   # (batch, 1, W, F)
+            left = ops.pad(left, ((0, 0), (0, 0), (1, 0), (0, 0)))[:, :, :-1]                  # shifted right
+            ul = horizontal_stack(context, shape, from_above + left, vertical, condition)
+            at_j = ops.reshape(ops.cast(j, "int32"), (1,))
+            # The output layer (filters -> C x levels) only at pixel j.
+            logits = self.model.get_layer("output")(ops.elu(ops.take(ul, at_j, axis=2)))
+            logits = ops.cast(ops.reshape(logits, (-1, shape.channels, shape.levels)), "float32")
+            gumbel = ops.reshape(ops.take(noise, at_j, axis=1), (-1, shape.channels, shape.levels))
+            level = ops.argmax(logits / temperature + gumbel, axis=-1)                         # (batch, C)
+            value = ops.reshape(ops.cast(level, "float32") * (2.0 / 255.0) - 1.0, (-1, 1, 1, shape.channels))
+            value = ops.where(keep > 0.5, ops.take(known, at_j, axis=2), value)
+            row = ops.where(column_ids == ops.cast(j, "int32"), value, row)
+            return row, {name: context.current[name] for name in self.horizontal_names}
+
+        start = {name: ops.zeros_like(above[name]) for name in self.horizontal_names}
+        return ops.fori_loop(0, shape.width, body, (ops.zeros_like(known), start))
 
     def sample(self, count: int, *, seed: int, temperature: float = 1.0, labels=None, known=None, known_rows: int = 0,
                progress=None) -> np.ndarray:
@@ -129,27 +151,24 @@ class RowSampler:
         above = {name: zeros for name in self.names}
         signed = lambda row: (levels[:, row:row + 1].astype("float32") * (2.0 / 255.0) - 1.0) if row >= 0 else np.zeros(  # noqa: E731
             (count, 1, shape.width, shape.channels), "float32")
+        temperature = np.asarray(temperature, "float32")
         for i in range(shape.height):
-            has_above = np.float32(i > 0)
+            has_above = np.asarray(float(i > 0), "float32")
+            noise = row_noise(rng, count, shape)
             vertical, current = self.vertical_row(signed(i - 2), signed(i - 1), has_above, above, labels)
-            for j in range(shape.width):
-                logits, row_current = self.horizontal_row(signed(i - 1), signed(i), has_above, vertical, above, labels)
-                if i < known_rows:
-                    break       # a kept row: one call fills its caches
-                picked = gumbel_max(to_numpy(logits[:, j]), temperature, rng)           # (count, C)
-                levels[:, i, j] = picked
-            above = {**{name: current[name] for name, stack in self.names.items() if stack == "vertical"},
-                     **{name: row_current[name] for name, stack in self.names.items() if stack == "horizontal"}}
+            row, row_current = self.draw_row(signed(i - 1), signed(i), np.asarray(float(i < known_rows), "float32"), has_above,
+                                             vertical, above, labels, noise, temperature)
+            levels[:, i] = np.round((to_numpy(row)[:, 0] + 1.0) * 127.5).astype(np.uint8)
+            above = {**{name: current[name] for name, stack in self.names.items() if stack == "vertical"}, **row_current}
             if progress is not None:
                 progress(i + 1)
         return levels
 
 
-def gumbel_max(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
-    """A draw from softmax(logits / temperature) over the last axis: argmax(logits / T + Gumbel noise)."""
-    logits = np.asarray(logits, np.float64)
-    noise = rng.gumbel(size=logits.shape)
-    return np.argmax(logits / temperature + noise, axis=-1).astype(np.uint8)
+def row_noise(rng: np.random.Generator, count: int, shape: Shape) -> np.ndarray:
+    """The Gumbel noise of one row's draws, (count, W, C, levels) float32: both samplers take row i's
+    from the i-th call, so the same seed gives them the same images."""
+    return rng.gumbel(size=(count, shape.width, shape.channels, shape.levels)).astype("float32")
 
 
 def naive_sample(model, count: int, *, seed: int, temperature: float = 1.0, labels=None) -> np.ndarray:
@@ -163,10 +182,11 @@ def naive_sample(model, count: int, *, seed: int, temperature: float = 1.0, labe
     levels = np.zeros((count, shape.height, shape.width, shape.channels), np.uint8)
     labels = np.zeros(count, "int32") if labels is None else np.asarray(labels, "int32").reshape(count)
     for i in range(shape.height):
+        noise = row_noise(rng, count, shape)
         for j in range(shape.width):
             inputs = (levels.astype("float32") / 255.0,) + ((labels,) if shape.classes else ())
-            logits = backend.to_numpy(forward(*inputs))[:, i, j]                        # (count, C, levels)
-            levels[:, i, j] = gumbel_max(logits, temperature, rng)
+            logits = backend.to_numpy(forward(*inputs))[:, i, j].astype("float32")     # (count, C, levels)
+            levels[:, i, j] = np.argmax(logits / np.float32(temperature) + noise[:, j], axis=-1)
     return levels
 
 

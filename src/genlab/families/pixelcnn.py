@@ -30,7 +30,7 @@ from genlab.errors import ConfigError, GenlabError
 @dataclass
 class PixelCNNConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
-    filters: int = describe(48, "feature maps of each stack")
+    filters: int = describe(32, "feature maps of each stack")
     blocks: int = describe(5, "gated residual blocks of each stack (each widens what a pixel sees by two rows)")
     conditional: bool = describe(False, "condition on the class label (genlab sample RUN --class K)")
     epochs: int = describe(3, "passes over the training set (time_budget_s may stop earlier)")
@@ -228,6 +228,18 @@ def figures(run, config: PixelCNNConfig, network, dataset) -> None:
                   title=f"completions: top {keep} rows given (left), {each} drawn, the original (right)")
 
 
+def benchmark(*, data_dir=None, steps: int | None = None) -> dict:
+    """`genlab bench pixelcnn`: the row sampler against the plain full-pass sampler (seconds per image)."""
+    from genlab.autoregressive import benchmark as autoregressive_benchmark
+
+    results = autoregressive_benchmark.run(PixelCNNConfig())
+    print(f"pixelcnn sampling, {results['images']} images at once (medians of {results['repeats']}): "
+          f"row sampler {results['row_sampler_s_per_image']:.3f} s/image, full-pass sampler "
+          f"{results['full_pass_sampler_s_per_image']:.3f} s/image ({results['speedup']:.1f}x; same images: {results['same_images']}); "
+          f"row sampler, {results['batch']} at once: {results['row_sampler_batched_s_per_image']:.4f} s/image")
+    return results
+
+
 SAMPLER_OPTIONS = (
     SamplerOption("temperature", float, "divide the logits by T before drawing (below 1: cleaner, less varied)", "temperature",
                   minimum=0.05, maximum=2.0, label="temperature", slider=(0.3, 1.5, 0.05)),
@@ -235,7 +247,7 @@ SAMPLER_OPTIONS = (
 FAMILY = Family(name="pixelcnn", title="PixelCNN",
                 summary="gated PixelCNN: exact likelihood in bits/dim, samples and completions one pixel at a time",
                 config_class=PixelCNNConfig, presets=PRESETS, train=train, unit="epochs", purpose="generate",
-                generate=generate, likelihood=likelihood, complete=complete, sampler_options=SAMPLER_OPTIONS, conditional=True,
+                generate=generate, likelihood=likelihood, complete=complete, benchmark=benchmark, sampler_options=SAMPLER_OPTIONS, conditional=True,
                 resume_keys=COMMON_RESUME_KEYS | {"validation_images"},
                 headline=(Metric("test_bits_per_dim", "test bits/dim (exact)", lower_is_better=True, baseline=8.0, format=".4f"),
                           *SAMPLE_QUALITY[:1]),
