@@ -167,6 +167,36 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-dir", default=None)
     _add_backend(evaluate)
 
+    likelihood = commands.add_parser(
+        "likelihood", help="bits per dimension of a run's density on the test set (exact, or a named upper bound)",
+        description="Score real images under a run's density: -log2 p(x) / D in bits per dimension (8-bit images; "
+                    "8.00 is a uniform model), exact for an autoregressive model, an upper bound for a VAE "
+                    "(importance-weighted) or a diffusion model (variational bound). Families without a density "
+                    "(GANs, autoencoders, the classifier) refuse: score their samples with genlab evaluate.")
+    likelihood.add_argument("run", help="run folder or pretrained:NAME")
+    likelihood.add_argument("--images", default=None, help=".npz with an 'images' array (uint8 0..255 or floats in [0, 1]) "
+                                                          "instead of the run's test set")
+    likelihood.add_argument("-n", dest="count", type=int, default=None, help="score the first N images only")
+    likelihood.add_argument("--seed", type=int, default=0, help="random seed of a bound's sampling (default: 0)")
+    likelihood.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    likelihood.add_argument("--force", action="store_true", help="replace an existing file genlab did not write")
+    likelihood.add_argument("--data-dir", default=None)
+    _add_backend(likelihood)
+
+    complete = commands.add_parser("complete", help="keep the top rows of test images and let a pixelcnn run draw the rest",
+                                   epilog=SAMPLER_EPILOG)
+    complete.add_argument("run", help="run folder or pretrained:NAME")
+    complete.add_argument("--images", default=None, help=".npz of images (default: the first test images of the run's dataset)")
+    complete.add_argument("-n", "--count", type=int, default=6, help="images to complete (default: 6)")
+    complete.add_argument("--keep-rows", type=int, default=None, help="rows kept from the top (default: half the image)")
+    complete.add_argument("--samples", type=int, default=4, help="completions per image (default: 4)")
+    complete.add_argument("--class", dest="class_label", type=int, default=None, help="conditional runs: this class")
+    complete.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    complete.add_argument("--out", default=None, help="grid PNG (default: RUN/generated/completions-...png)")
+    complete.add_argument("--force", action="store_true", help="replace an existing file genlab did not write")
+    complete.add_argument("--data-dir", default=None)
+    _add_backend(complete)
+
     evaluator = commands.add_parser("evaluator", help="(maintainers) train the shipped evaluator network for a dataset")
     evaluator.add_argument("action", choices=["train", "show"])
     evaluator.add_argument("--dataset", default="mnist")
@@ -211,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(run_all)
 
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
-    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "backends",
+    bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "pixelcnn", "backends",
                                         "quality", "chapter", "explore"],
                        help="a recipe against the reference script, the evaluator's speed, this machine's throughput limit, "
                             "the diffusion family's training and sampling speed, every family's training step on "
@@ -357,6 +387,8 @@ def _run_command(args) -> int:
         if args.json:
             api.save_json(result.rows or result.family_metrics, args.json, force=args.force, inputs=[args.samples or args.run])
         return 0
+    if args.command in ("likelihood", "complete"):
+        return _density_command(args)
     if args.command == "export":
         out = api.export(args.run, args.format, args.out, force=args.force)
         print(f"wrote {out} ({args.format}; what to feed it: {out / 'genlab-export.json'})")
@@ -397,6 +429,43 @@ def _run_command(args) -> int:
     raise GenlabError(f"unknown command '{args.command}'; see genlab --help")
 
 
+def _density_command(args) -> int:
+    """genlab likelihood / genlab complete (genlab.density)."""
+    import numpy as np
+
+    from genlab import api, density, outputs
+
+    if args.command == "likelihood":
+        if args.json:
+            outputs.file_target(args.json, force=args.force, inputs=[args.run] + ([args.images] if args.images else []),
+                                option="--json", suffixes=(".json",))
+        result = density.likelihood(args.run, args.images, args.count, seed=args.seed, data_dir=args.data_dir)
+        print(result.line())
+        if args.json:
+            api.save_json(result.as_json(), args.json, force=args.force, inputs=[args.run])
+        return 0
+    out = args.out or api.output_folder(args.run) / f"completions-n{args.count}-seed{args.seed}.png"
+    _check_outputs(args, out)
+    if args.images:
+        images = density.read_images_file(args.images)[:args.count]
+    else:
+        from genlab import data
+
+        _, _, config = api.open_run(args.run)
+        images = data.load(config.dataset, args.data_dir).x_test[:args.count]
+    drawn = density.complete(args.run, images, args.keep_rows, samples=args.samples, seed=args.seed, label=args.class_label,
+                             **_sampler_options(args))
+    levels = density.levels_of(images)
+    kept = drawn.shape[2] // 2 if args.keep_rows is None else args.keep_rows
+    given = levels.astype("float32") / 255.0
+    given[:, kept:] = 0.25                              # the rows the model drew, grey
+    rows = np.concatenate([given[:, None], drawn, (levels.astype("float32") / 255.0)[:, None]], axis=1)
+    api.save_images(rows.reshape((-1,) + drawn.shape[2:]), out, columns=rows.shape[1], force=args.force, inputs=[args.run],
+                    title=f"top {kept} rows given (left), {args.samples} completions, the original (right)")
+    print(f"wrote {out} ({len(drawn)} images x {args.samples} completions)")
+    return 0
+
+
 def _check_outputs(args, png) -> None:
     """The command's --out (and --npz) checked before its work starts (genlab.outputs decides)."""
     from genlab import outputs
@@ -416,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     # sample and evaluate also take the run's own sampler options (--NAME VALUE, declared by its
     # family): left over here, typed once the run's family is known (_sampler_options).
     args, extra = parser.parse_known_args(argv)
-    if extra and getattr(args, "command", None) not in ("sample", "evaluate"):
+    if extra and getattr(args, "command", None) not in ("sample", "evaluate", "complete"):
         parser.parse_args(argv)   # argparse's own "unrecognized arguments" error and exit code
     args.extra = extra
     if args.command is None:
