@@ -121,3 +121,36 @@ def test_a_time_budget_stops_training_inside_an_epoch(tmp_path):
     assert 1 <= metrics["steps"] < 3 * 4000 // 32           # stopped well before the 3 epochs' 375 steps
     assert "seconds_per_epoch" not in metrics                # a partial epoch is no epoch's time
     assert len(run.read_history()) == 1 and metrics["test_bits_per_dim"] < 8.0
+
+
+def test_the_likelihood_and_complete_commands(shared_tiny_run, tmp_path, capsys):
+    import json
+
+    from genlab import cli, data
+
+    run = shared_tiny_run("pixelcnn")
+    out = tmp_path / "bits.json"
+    assert cli.main(["likelihood", str(run.path), "-n", "50", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    written = json.loads(out.read_text())
+    assert written["n"] == 50 and written["bound"] == "exact" and "bits/dim (exact" in printed
+    assert set(written) >= {"bits_per_dim", "n", "bound", "std_error", "seconds"}
+    assert f"{written['bits_per_dim']:.4f}" in printed
+    # The same images through --images: the same exact figure.
+    images = tmp_path / "images.npz"
+    np.savez(images, images=data.load("mnist-5k").x_test[:50])
+    assert cli.main(["likelihood", str(run.path), "--images", str(images), "--json", str(tmp_path / "again.json")]) == 0
+    assert abs(json.loads((tmp_path / "again.json").read_text())["bits_per_dim"] - written["bits_per_dim"]) < 1e-6
+    # Bad input: one line each.
+    np.savez(tmp_path / "small.npz", images=np.zeros((2, 14, 14), np.uint8))
+    np.savez(tmp_path / "empty.npz", images=np.zeros((0, 28, 28), np.uint8))
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    capsys.readouterr()
+    for name, message in (("small.npz", "28 x 28 x 1"), ("empty.npz", "no images"), ("broken.npz", "not a readable .npz")):
+        assert cli.main(["likelihood", str(run.path), "--images", str(tmp_path / name)]) == 2
+        error = capsys.readouterr().err.strip()
+        assert message in error and len(error.splitlines()) == 1, error
+    grid = tmp_path / "completions.png"
+    assert cli.main(["complete", str(run.path), "-n", "2", "--samples", "2", "--keep-rows", "20", "--temperature", "0.8",
+                     "--out", str(grid)]) == 0
+    assert grid.is_file() and "2 completions" in capsys.readouterr().out
