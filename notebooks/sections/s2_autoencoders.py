@@ -110,14 +110,14 @@ def cells(md, code):
         어려운 입력에서 숫자의 모양을 꽤 잘 되살립니다.
 
         학습한 모델은 `genlab.denoise`로 다른 이미지에도 쓸 수 있습니다. PNG나 JPEG 파일 경로를 넘겨도 됩니다.
-        실제 사진처럼 이미지는 [0, 1] 범위에 있어야 하므로, 이번에는 테스트 숫자(인덱스 11~20)에 조금 약한 노이즈
+        실제 사진처럼 이미지는 [0, 1] 범위에 있어야 하므로(`genlab.denoise`는 입력을 [0, 1]로 자릅니다), 이번에는 테스트 숫자(인덱스 11~20)에 조금 약한 노이즈
         (표준편차 0.3)를 섞은 뒤 [0, 1]로 잘라서 넣어 봅니다. 학습 때와 다른 노이즈인데도 숫자를 되살리는지 보세요.
         """, """
         The three rows are the noisy input, the denoiser's output and the clean original. The digit's shape
         comes back from inputs that are hard to read even for a person.
 
         The trained model works on any images through `genlab.denoise`; a PNG or JPEG path works too.
-        Images, like photos, must lie in [0, 1]: here test digits 11 to 20 get a milder noise (standard
+        Images, like photos, must lie in [0, 1] (`genlab.denoise` clips its input to [0, 1]): here test digits 11 to 20 get a milder noise (standard
         deviation 0.3), clipped to [0, 1]. Does the model restore digits under noise it was not trained on?
         """),
         code("""
@@ -135,8 +135,9 @@ def cells(md, code):
         - **2-2** 노이즈의 세기를 0.3과 0.8로 바꾸고, 각각 [0, 1]로 자를 때와 자르지 않을 때를 비교해 보세요:
           `lab.train("dae", noise_factor=0.8, clip_noisy=True)`. 노이즈 섞인 입력의 MSE(`noisy_mse`)와 노이즈 제거
           후의 MSE(`test_mse`)는 어떻게 바뀌나요? 자르면 노이즈가 약해지는 이유는 무엇일까요?
-        - **2-3** 위의 `genlab.denoise` 셀에서 노이즈를 0.55로 올리고 자르지 않은 입력을 넣어 보세요. 학습 때와
-          같은 종류의 노이즈일 때 결과가 더 좋은가요?
+        - **2-3** 학습 때와 같은 종류의 노이즈(0.55, 자르지 않음)를 넣으면 결과가 더 좋을까요? `genlab.denoise`는
+          사진을 다룰 때처럼 입력을 [0, 1]로 자르므로, 이번에는 모델을 직접 부르세요:
+          `dae_model.predict(noisy.reshape(len(noisy), -1))`. 위 셀의 노이즈 0.3(자름)과 MSE를 비교해 보세요.
         """, """
         ### Try it
 
@@ -146,7 +147,8 @@ def cells(md, code):
         - **2-2** Change the noise to 0.3 and 0.8, each with and without clipping to [0, 1]:
           `lab.train("dae", noise_factor=0.8, clip_noisy=True)`. What happens to the MSE of the noisy input
           (`noisy_mse`) and after denoising (`test_mse`)? Why does clipping make the noise weaker?
-        - **2-3** In the `genlab.denoise` cell above, raise the noise to 0.55 and leave it unclipped. Is the
-          result better when the noise is of the kind the model was trained on?
+        - **2-3** Is the result better under the noise the model was trained on (0.55, unclipped)?
+          `genlab.denoise` clips its input to [0, 1], as it would a photo, so call the model itself:
+          `dae_model.predict(noisy.reshape(len(noisy), -1))`. Compare the MSE with the cell above's 0.3, clipped.
         """),
     ]
