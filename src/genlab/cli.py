@@ -240,6 +240,19 @@ def build_parser() -> argparse.ArgumentParser:
     run_all.add_argument("--samples", type=int, default=None, help="samples per generative run to evaluate")
     _add_backend(run_all)
 
+    textbook = commands.add_parser(
+        "textbook", help="run one of the chapter's printed programs as printed (on Keras 3), the way a student runs it",
+        description="The chapter's printed programs, shipped with genlab and changed only where Keras 3 requires it "
+                    "(genlab.textbook; each module says what changed). Figures are written where the program shows them.")
+    textbook.add_argument("program", choices=["classifier", "autoencoder", "denoising", "gan"])
+    textbook.add_argument("--steps", type=int, default=None, help="gan: training steps (the chapter's EPOCHS = 2000)")
+    textbook.add_argument("--epochs", type=int, default=None, help="classifier, autoencoder, denoising: epochs (2, 50, 50)")
+    textbook.add_argument("--out", default=None, help="folder for the figures and result.json (default: textbook/PROGRAM-<time>)")
+    textbook.add_argument("--dataset", default="mnist", help="mnist as printed; mnist-5k (embedded) for a quick try")
+    textbook.add_argument("--data-dir", default=None)
+    textbook.add_argument("--seed", type=int, default=0)
+    textbook.add_argument("--quiet", action="store_true", help="print only the results")
+
     bench = commands.add_parser("bench", help="time genlab against the reference script in the same run")
     bench.add_argument("what", choices=["ae", "dae", "gan", "classifier", "evaluate", "limit", "diffusion", "pixelcnn", "backends",
                                         "quality", "chapter", "explore"],
@@ -270,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--epochs", type=int, default=None, help="ae/dae/classifier: epochs per side")
     bench.add_argument("--clients", type=int, default=30, help="explore: clients asking at once (default 30)")
     bench.add_argument("--requests", type=int, default=10, help="explore: new images each client asks for in a row (default 10)")
-    bench.add_argument("--reference", default=None, help="path of seed_reference.py (default: ../shared/bench/)")
+    bench.add_argument("--reference", default=None, help="a reference script with the textbook loop's interface, e.g. an "
+                                                         "independent one to cross-check (default: genlab's own, "
+                                                         "python -m genlab.textbook.reference)")
     bench.add_argument("--data-dir", default=None)
     bench.add_argument("--json", default=None, help="write the results here too")
     bench.add_argument("--force", action="store_true", help="replace an existing file genlab did not write (never a run's own files, a folder or an input)")
@@ -349,6 +364,13 @@ def _run_command(args) -> int:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"genlab: listening on {args.host}: other machines on the network can open the explorer")
         explorer.explore(args.runs, host=args.host, port=args.port, open_browser=not args.no_browser)
+        return 0
+    if args.command == "textbook":
+        from genlab import textbook
+
+        result = textbook.run(args.program, steps=args.steps, epochs=args.epochs, out=args.out or textbook.default_out(args.program),
+                              data_dir=args.data_dir, dataset=args.dataset, seed=args.seed, verbose=0 if args.quiet else 1)
+        print(textbook.summary(result))
         return 0
     if args.command == "run":
         backend.configure(args.backend)

@@ -3,7 +3,8 @@
     python -m genlab.reference_snapshots REFERENCE --data-dir DIR --out FOLDER \\
         [--steps 2000] [--every 200] [--samples 2000] [--seed 0]
 
-`seed_reference.py gan` trains its 2000 steps and can only sample at the very end, so `genlab
+The reference's `gan` recipe (genlab's textbook loop, genlab/textbook/reference.py, or the
+script `--reference` names) trains its 2000 steps and can only sample at the very end, so `genlab
 bench quality` cannot ask it for samples along the way. Rerunning it to 200, 400, ... steps would
 cost 5.5 runs. Instead this driver imports the script unchanged and runs its own `main` (its
 seeding, data loading, networks and loop), having wrapped `keras.Model.train_on_batch` and

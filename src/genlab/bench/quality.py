@@ -263,8 +263,8 @@ def bench_chapter(*, reference: str | None = None, data_dir=None, backend: str |
     with tempfile.TemporaryDirectory() as work:
         for program in REFERENCE_PROGRAMS:
             print(f"reference: {script.name} {program} (full settings)", flush=True)
-            reference_seconds[program] = run_timed([sys.executable, str(script), program, "--data-dir", str(folder),
-                                                    "--json", str(Path(work) / f"{program}.json")], env)
+            reference_seconds[program] = run_timed([*chapter_recipes.reference_command(script), program, "--data-dir",
+                                                    str(folder), "--json", str(Path(work) / f"{program}.json")], env)
         own = {program: json.loads((Path(work) / f"{program}.json").read_text()) for program in REFERENCE_PROGRAMS}
         out = Path(work) / "chapter"
         command = [sys.executable, "-m", "genlab", "run", "chapter", "--quiet", "--out", str(out), "--data-dir", str(folder)]

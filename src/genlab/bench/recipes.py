@@ -1,8 +1,11 @@
 """`genlab bench gan|ae|dae|classifier|limit|evaluate|diffusion`: genlab's chapter recipes against
 the reference script, same machine, same run, and this machine's own figures.
 
-The reference (`../shared/bench/seed_reference.py`, the textbook loop) runs in a subprocess and
-reports its own timings; genlab's side is timed here. Results are medians over several timed
+The reference is the textbook loop: the chapter's printed programs shipped with genlab
+(genlab.textbook, run as `python -m genlab.textbook.reference`), so every comparison runs from
+a clone. `--reference PATH` (or GENLAB_REFERENCE) names another script with the same interface
+instead, such as an independent reimplementation to cross-check against. It runs in a
+subprocess and reports its own timings; genlab's side is timed here. Results are medians over several timed
 windows after a warm-up (the machines are shared and noisy), with the ratio reference/genlab:
 above 1 means genlab is faster.
 """
@@ -22,13 +25,30 @@ from genlab.errors import GenlabError
 from genlab.console import table
 
 
+def shipped_reference() -> Path:
+    """The textbook loop shipped with genlab: genlab/textbook/reference.py."""
+    from genlab.textbook import reference
+
+    return Path(reference.__file__).resolve()
+
+
 def find_reference(explicit: str | None) -> Path:
-    candidates = [explicit, os.environ.get("GENLAB_REFERENCE"), "../shared/bench/seed_reference.py",
-                  str(Path(__file__).resolve().parents[4] / ".." / "shared" / "bench" / "seed_reference.py")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
+    """The reference script: --reference PATH, else $GENLAB_REFERENCE, else the shipped textbook loop."""
+    for option, candidate in (("--reference", explicit), ("GENLAB_REFERENCE", os.environ.get("GENLAB_REFERENCE"))):
+        if candidate:
+            if not Path(candidate).is_file():
+                raise GenlabError(f"{option} {candidate} is not a file; name a reference script such as "
+                                  "seed_reference.py, or leave it out for genlab's own textbook loop")
             return Path(candidate).resolve()
-    raise GenlabError("reference script seed_reference.py not found; pass --reference PATH or set GENLAB_REFERENCE")
+    return shipped_reference()
+
+
+def reference_command(reference: Path) -> list[str]:
+    """How to start a reference script: the shipped one as a module of the installed genlab, any
+    other as the script it is."""
+    if Path(reference).resolve() == shipped_reference():
+        return [sys.executable, "-m", "genlab.textbook.reference"]
+    return [sys.executable, str(reference)]
 
 
 def mnist_folder(data_dir) -> Path:
@@ -45,7 +65,7 @@ def run_reference(reference: Path, recipe: str, data_folder: Path, extra: list[s
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "reference.json"
-        command = [sys.executable, str(reference), recipe, "--data-dir", str(data_folder), "--json", str(out), *extra]
+        command = [*reference_command(reference), recipe, "--data-dir", str(data_folder), "--json", str(out), *extra]
         env = backend.subprocess_environment("tensorflow")
         print(f"reference: {' '.join(command[1:])}", flush=True)
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
