@@ -54,6 +54,7 @@ class EpochBar(keras.callbacks.Callback):
         if steps and self._bar is not None:
             done = round(min((batch + 1) / steps, 1.0), 2)
             self._bar.update(done - self._in_epoch)
+            self._bar.n = round(self._bar.n, 2)      # 1.34, not 1.3400000000000003, in the bar
             self._in_epoch = done
 
     def on_epoch_end(self, epoch, logs=None):
@@ -61,7 +62,7 @@ class EpochBar(keras.callbacks.Callback):
         self._bar.set_postfix(shown, refresh=False)
         self._bar.update(1.0 - self._in_epoch)
         self._in_epoch = 0.0
-        self._bar.n = round(self._bar.n, 6)   # whole epochs show as whole numbers
+        self._bar.n = round(self._bar.n, 2)   # whole epochs show as whole numbers
 
     def on_train_end(self, logs=None):
         # Closed when training is over (all epochs, or stopped by the NaN guard), not after each
