@@ -92,7 +92,7 @@ def test_every_density_scores_the_test_set_below_uniform(name, shared_tiny_run, 
     """Each likelihood family's tiny run: a finite bits/dim with its bound named, the same through
     an .npz of the same images, and below the 8.00 of a uniform model (it has learnt something)."""
     family = families.get(name)
-    run = shared_tiny_run(name, **family.tiny_variants[0])
+    run = shared_tiny_run(name, **(family.tiny_density_variant or family.tiny_variants[0]))
     result = density.likelihood(run.path, n=40)
     assert result.bound in ("exact", "upper") and result.n == 40 and result.dimensions == 784
     assert 0.0 < result.bits_per_dim < 8.0 and result.std_error > 0

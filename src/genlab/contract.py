@@ -215,6 +215,9 @@ class Family:
     # the variants of them worth a run of their own there (each architecture, say).
     tiny: Mapping[str, Any] = field(default_factory=dict)
     tiny_variants: tuple[Mapping[str, Any], ...] = ({},)
+    # The one of tiny_variants whose run defines a density, where the first does not (a VAE's
+    # default Bernoulli decoder defines none): the run the family-generic likelihood test scores.
+    tiny_density_variant: Mapping[str, Any] | None = None
     # What a pretrained copy ships (genlab.pretrained): the files that sample, interpolate,
     # reconstruct and denoise read, never a discriminator, checkpoints or optimizer state.
     inference_files: Sequence[str] = ()
@@ -268,6 +271,11 @@ class Family:
                 for key in (option.config_key, option.maximum_key):
                     if key is not None and key not in fields:
                         found.append(f"sampler option '{option.name}' reads config key '{key}', which the config does not have")
+        if self.tiny_density_variant is not None:
+            if self.likelihood is None:
+                found.append("tiny_density_variant is set but there is no likelihood function")
+            if dict(self.tiny_density_variant) not in [dict(variant) for variant in self.tiny_variants]:
+                found.append("tiny_density_variant is not one of tiny_variants")
         names = [option.name for option in self.sampler_options]
         if len(set(names)) != len(names):
             found.append("two sampler options share a name")

@@ -97,6 +97,60 @@ def discretized_logistic_log_probability(levels: np.ndarray, mean: np.ndarray, l
     return np.where(levels <= 0, log_cdf_upper, np.where(levels >= LEVELS - 1, log_one_minus_cdf_lower, middle))
 
 
+def discretized_logistic_log_probability_ops(x, mean, log_scale):
+    """The keras.ops twin of `discretized_logistic_log_probability`, for training losses: x holds
+    the levels on the [-1, 1] scale (level / 127.5 - 1, a float tensor), mean and log_scale the
+    logistic's parameters on that scale; returns log P(level) per pixel (natural log), the same
+    figures as the numpy function (float32)."""
+    from keras import ops
+
+    x, mean = ops.cast(x, "float32"), ops.cast(mean, "float32")
+    log_scale = ops.maximum(ops.cast(log_scale, "float32"), -7.0)
+    inverse_scale = ops.exp(-log_scale)
+    upper = inverse_scale * (x - mean + 1.0 / 255.0)
+    lower = inverse_scale * (x - mean - 1.0 / 255.0)
+    log_cdf_upper = -ops.softplus(-upper)
+    log_one_minus_cdf_lower = -ops.softplus(lower)
+    middle = log_cdf_upper + log_one_minus_cdf_lower + ops.log(-ops.expm1(lower - upper))
+    edge = 1.0 - 0.5 / 127.5              # halfway between the last bin's centre and the one before
+    return ops.where(x < -edge, log_cdf_upper, ops.where(x > edge, log_one_minus_cdf_lower, middle))
+
+
+def discretized_gaussian_log_probability(levels: np.ndarray, mean: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+    """log P(level) (natural log) of 8-bit levels under a normal(mean, exp(log_scale)) on the
+    [-1, 1] pixel scale, discretized into 256 bins of width 2/255 with the two end bins open (the
+    DDPM decoder, Ho et al. 2020, eq. 13): a proper distribution over 0..255 for every pixel.
+    Computed in log space on the tail each bin lies in, so far-off bins stay finite."""
+    from scipy.special import log_ndtr
+
+    x = np.asarray(levels, dtype=np.float64) / 127.5 - 1.0
+    mean, scale = np.asarray(mean, np.float64), np.exp(np.asarray(log_scale, np.float64))
+    upper = (x - mean + 1.0 / 255.0) / scale
+    lower = (x - mean - 1.0 / 255.0) / scale
+    log_cdf_upper = log_ndtr(upper)                       # log Phi(upper): the first bin
+    log_survival_lower = log_ndtr(-lower)                 # log (1 - Phi(lower)): the last bin
+    # log(Phi(u) - Phi(l)) for a middle bin: on the left of the mean as Phi(u) (1 - Phi(l) / Phi(u)),
+    # on the right as (1 - Phi(l)) (1 - (1 - Phi(u)) / (1 - Phi(l))), so no difference of two numbers near 1.
+    with np.errstate(divide="ignore"):
+        left = log_cdf_upper + np.log1p(-np.exp(np.minimum(log_ndtr(lower) - log_cdf_upper, 0.0)))
+        right = log_survival_lower + np.log1p(-np.exp(np.minimum(log_ndtr(-upper) - log_survival_lower, 0.0)))
+    middle = np.where(lower > 0.0, right, left)
+    return np.where(levels <= 0, log_cdf_upper, np.where(levels >= LEVELS - 1, log_survival_lower, middle))
+
+
+def importance_weighted_nats(log_weights) -> np.ndarray:
+    """The importance-weighted bound (IWAE, Burda et al. 2016) on -log p(x) in nats, per image, from
+    log w_i = log p(x, z_i) - log q(z_i | x) for k draws z_i ~ q(z | x) (an N x k array):
+    -log p(x) <= -log (1/k) sum_i w_i in expectation; k = 1 is the ELBO, and the bound tightens as
+    k grows."""
+    log_weights = np.asarray(log_weights, dtype=np.float64)
+    if log_weights.ndim != 2 or log_weights.shape[1] < 1:
+        raise ValueError(f"log weights must be N x k with k >= 1, got shape {log_weights.shape}")
+    largest = log_weights.max(axis=1, keepdims=True)
+    log_mean = largest[:, 0] + np.log(np.mean(np.exp(log_weights - largest), axis=1))
+    return -log_mean
+
+
 def _levels(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images)
     if images.dtype != np.uint8:
