@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from genlab.config import describe
-from genlab.contract import COMMON_RESUME_KEYS, SAMPLE_QUALITY, Family, Metric, SamplerOption
+from genlab.contract import COMMON_RESUME_KEYS, SAMPLE_QUALITY, Density, Family, Metric, SamplerOption
 from genlab.diffusion.figures import fid_figure, figures
 from genlab.diffusion.sampling import class_count, sample_images, time_feature_array
 from genlab.diffusion.schedule import SAMPLERS, SCHEDULES, alpha_bar_of, noised
@@ -97,12 +97,18 @@ class DiffusionConfig:
     fid_steps: tuple[int, ...] = describe((10, 25, 50), "sampling steps of the FID-against-steps figure made after training")
     fid_samples: int = describe(500, "samples per point of that figure (0: no figure)")
     validation_images: int = describe(2000, "test images for the per-epoch validation loss")
+    bound_timesteps: int = describe(64, "genlab likelihood: KL terms per image of the DDPM variational bound, at "
+                                        "stratified random timesteps (an unbiased Monte Carlo estimate of their sum; one "
+                                        "network call each)")
+    bound_full_images: int = describe(10, "genlab likelihood: up to this many images (-n), the bound sums all T "
+                                          "timesteps instead (T network calls per image)")
     steps_per_execution: int = describe(1, "batches per compiled call")
     seed: int = describe(0, "random seed (weights, noise, timesteps, data order)")
 
     def validate(self):
         for key in ("epochs", "batch_size", "res_blocks", "groups", "time_dim", "timesteps", "sample_steps", "sample_batch",
-                    "sample_every", "grid_steps", "sample_grid", "log_every", "steps_per_execution", "validation_images"):
+                    "sample_every", "grid_steps", "sample_grid", "log_every", "steps_per_execution", "validation_images",
+                    "bound_timesteps"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
         if self.schedule not in SCHEDULES:
@@ -119,8 +125,8 @@ class DiffusionConfig:
             raise ConfigError("ema must be in [0, 1) (0 turns it off)")
         if not 0.0 <= self.label_dropout < 1.0 or not 0.0 <= self.dropout < 1.0:
             raise ConfigError("label_dropout and dropout must be in [0, 1)")
-        if self.time_budget_s < 0 or self.clip_norm < 0 or self.guidance < 0 or self.fid_samples < 0:
-            raise ConfigError("time_budget_s, clip_norm, guidance and fid_samples must be >= 0")
+        if min(self.time_budget_s, self.clip_norm, self.guidance, self.fid_samples, self.bound_full_images) < 0:
+            raise ConfigError("time_budget_s, clip_norm, guidance, fid_samples and bound_full_images must be >= 0")
         if not 0.0 <= self.eta <= 1.0:
             raise ConfigError(f"eta must be in [0, 1], got {self.eta}")
         for steps in (self.sample_steps, self.grid_steps, *self.fid_steps):
@@ -322,6 +328,30 @@ def latent_space(run, config: DiffusionConfig):
                        spherical=True, options=defaults, trajectory=trajectory)
 
 
+# ---------------------------------------------------------------------------- likelihood
+def likelihood(run, config: DiffusionConfig, levels: np.ndarray, *, seed: int) -> Density:
+    """-log2 P(x) per image, bounded above by the DDPM variational bound (genlab.diffusion.likelihood):
+    summed over all timesteps for at most bound_full_images images, else estimated from
+    bound_timesteps stratified random timesteps per image. A conditional run is scored
+    unconditionally (its 'no class' label, which label dropout trained)."""
+    from genlab.diffusion import likelihood as bound
+
+    network = run.load_model("model.keras")
+    classes = class_count(network) if config.conditional else 0
+
+    def predict(x_t, t):
+        inputs = [x_t, time_feature_array(t, config)]
+        if classes:
+            inputs.append(np.full((len(x_t), 1), classes, dtype="int32"))
+        return network.predict_on_batch(inputs)
+
+    draws = None if len(levels) <= config.bound_full_images else config.bound_timesteps
+    parts = bound.bound_nats(predict, levels, alpha_bar_of(config), draws=draws, seed=seed, batch=config.sample_batch)
+    method = (f"DDPM variational bound, {bound.describe_cost(config.timesteps, draws)}, discretized Gaussian decoder, "
+              "reverse variance fixed to the posterior's" + (", unconditional ('no class' label)" if classes else ""))
+    return Density(bits=bound.bits(parts), bound="upper", method=method)
+
+
 # ---------------------------------------------------------------------------- the family
 def benchmark(*, data_dir=None, steps: int | None = None) -> dict:
     """`genlab bench diffusion`: the default recipe's training step and sampling speed with FLOPs."""
@@ -342,8 +372,8 @@ FAMILY = Family(name="diffusion", title="diffusion",
                 summary="denoising diffusion: U-Net noise prediction, DDPM/DDIM samplers, classifier-free guidance",
                 config_class=DiffusionConfig, presets=PRESETS, train=train, unit="epochs", purpose="generate",
                 generate=generate, sampler_options=SAMPLER_OPTIONS, conditional=True, latent_space=latent_space,
-                benchmark=benchmark,
-                resume_keys=COMMON_RESUME_KEYS | {"fid_steps", "fid_samples"},
+                benchmark=benchmark, likelihood=likelihood,
+                resume_keys=COMMON_RESUME_KEYS | {"fid_steps", "fid_samples", "bound_timesteps", "bound_full_images"},
                 headline=(*SAMPLE_QUALITY, Metric("test_noise_mse", "test noise MSE", lower_is_better=True,
                                                   baseline="test_zero_mse")),
                 files=("model.keras", "steps.csv", "checkpoints/latest.json"),
