@@ -30,6 +30,9 @@ on a small `keras.Model` whose `call` noises the batch and whose `compute_loss` 
 (genlab.training adds epoch checkpoints, resume and the NaN guard).
 The exponential moving average of the weights is the optimizer's own (`use_ema`), so it is
 checkpointed with the optimizer; the averaged network is what `model.keras` holds and samples.
+`genlab likelihood` reports the DDPM variational bound on -log2 P(x) of the 8-bit images
+(`genlab.diffusion.likelihood`): exact over all T timesteps for a few images, an unbiased
+estimate from bound_timesteps random timesteps per image otherwise.
 The network's inputs are the noisy images, the sinusoidal features of t (computed by
 `time_features`, outside the network, so `model.keras` holds plain Keras layers and loads in safe
 mode) and, when conditional, the label.
@@ -97,11 +100,10 @@ class DiffusionConfig:
     fid_steps: tuple[int, ...] = describe((10, 25, 50), "sampling steps of the FID-against-steps figure made after training")
     fid_samples: int = describe(500, "samples per point of that figure (0: no figure)")
     validation_images: int = describe(2000, "test images for the per-epoch validation loss")
-    bound_timesteps: int = describe(64, "genlab likelihood: KL terms per image of the DDPM variational bound, at "
-                                        "stratified random timesteps (an unbiased Monte Carlo estimate of their sum; one "
-                                        "network call each)")
-    bound_full_images: int = describe(10, "genlab likelihood: up to this many images (-n), the bound sums all T "
-                                          "timesteps instead (T network calls per image)")
+    bound_timesteps: int = describe(64, "genlab likelihood: random timesteps per image of the variational bound's "
+                                        "unbiased estimate (stratified in log t; one network call each)")
+    bound_full_images: int = describe(10, "genlab likelihood: up to this many images, the bound sums all T timesteps "
+                                          "(T network calls per image)")
     steps_per_execution: int = describe(1, "batches per compiled call")
     seed: int = describe(0, "random seed (weights, noise, timesteps, data order)")
 

@@ -45,11 +45,9 @@ class VAEConfig:
     architecture: str = describe("conv", "dense (the chapter's 784-32-784 shape) or conv")
     latent_dim: int = describe(32, "size of z (2 gives the classic manifold figure)")
     beta: float = describe(1.0, "weight of the KL term (beta-VAE when != 1)")
-    decoder: str = describe("bernoulli", "p(x|z): bernoulli (cross-entropy on grey levels: no distribution over 8-bit "
-                                         "pixels, so no likelihood) or logistic (a discretized logistic per pixel over "
-                                         "256 levels, mean and log-scale decoded from z: genlab likelihood reports its IWAE bound)")
-    iwae_samples: int = describe(64, "genlab likelihood (decoder=logistic): importance samples k per image of the IWAE "
-                                     "bound on -log2 p(x) (1: the ELBO; more: tighter, k decoder passes per image)")
+    decoder: str = describe("bernoulli", "p(x|z): bernoulli (cross-entropy on grey levels, no likelihood) or logistic "
+                                         "(a discretized logistic over 256 levels: genlab likelihood gives its IWAE bound)")
+    iwae_samples: int = describe(64, "genlab likelihood, decoder=logistic: importance samples k of the IWAE bound (1: the ELBO)")
     epochs: int = describe(5, "passes over the training set (as the ae/dae defaults: equal budgets)")
     batch_size: int = describe(128, "images per update")
     learning_rate: float = describe(1e-3, "Adam learning rate")
