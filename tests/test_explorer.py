@@ -344,3 +344,20 @@ def test_the_explorer_benchmark_reports_percentiles_and_refuses_bad_counts(capsy
     assert cli_error(capsys) == "genlab: error: --clients must be between 1 and 1000, got 0"
     assert cli.main(["bench", "explore", "--requests", "-1"]) == 2
     assert "--requests must be between 1 and 10000" in cli_error(capsys)
+
+
+COMPLETING = [name for name in families.names() if families.get(name).complete is not None]
+
+
+@pytest.mark.parametrize("name", COMPLETING)
+def test_a_completing_family_gets_a_completion_tab(name, shared_tiny_run):
+    """A family that completes images from their top rows (and has no latent space) opens with a
+    completion tab: the kept rows come back unchanged, the rest is drawn."""
+    pytest.importorskip("gradio", reason='the explorer needs Gradio: pip install "genlab[app]" (CI installs it)')
+    run = shared_tiny_run(name, **dict(families.get(name).tiny_variants[0]))
+    (model,) = explorer.open_models([run.path])
+    assert model.complete is not None and model.examples is not None
+    completions = model.complete(model.examples[:1], keep_rows=10, samples=2, seed=0, label=None)
+    assert completions.shape == (1, 2) + tuple(model.image_shape)
+    np.testing.assert_allclose(completions[0, :, :10], np.repeat(model.examples[:1, :10] / 255.0, 2, axis=0), atol=1e-6)
+    explorer.build_app([model])

@@ -6,8 +6,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from genlab.errors import GenlabError
-from genlab.explorer.images import (DISPLAY_SIDE, MANIFOLD_CELLS, code_figure, drawing_to_image, enlarged, image_html,
-                                    manifold_points, point_at, strip)
+from genlab.explorer.images import (DISPLAY_SIDE, MANIFOLD_CELLS, code_figure, drawing_as_placed, drawing_to_image, enlarged,
+                                    image_html, manifold_points, point_at, strip)
 from genlab.explorer.models import Model
 
 MAX_STRIP = 32              # images in an interpolation or a walk
@@ -55,6 +55,8 @@ def build_app(models: Sequence[Model], *, title: str = "genlab explore"):
                 with gr.Tab(model.label, id=f"tab-{models.index(model)}"):
                     if model.generative:
                         _generator_tab(model, models.index(model))
+                    elif model.complete is not None:
+                        _completion_tab(model)
                     else:
                         _canvas_tab(model)
             if len(generative) >= 2:
@@ -254,6 +256,54 @@ def _canvas_tab(model: Model) -> None:
     noise.input(run_model, [canvas, noise], [noisy, output, code], trigger_mode="always_last")
 
 
+def _completion_tab(model: Model) -> None:
+    """Keep the top rows of a test image (or of a drawing) and let the model draw the rest."""
+    import gradio as gr
+
+    height = model.image_shape[0]
+    gr.Markdown(_describe(model) + "<br>The top rows of a test image (or of your drawing) are kept; the model draws the "
+                "rest one pixel at a time, several times. Each completion is a different guess of what the image was.")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            index = (gr.Slider(0, len(model.examples) - 1, value=0, step=1, label="test image", elem_classes=["example"])
+                     if model.examples is not None else None)
+            canvas = gr.Sketchpad(label="or draw (used when not empty)", canvas_size=(196, 196), fixed_canvas=True,
+                                  image_mode="RGBA", type="numpy", layers=False,
+                                  brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12),
+                                  elem_classes=["canvas"])
+            keep = gr.Slider(0, height - 1, value=height // 2, step=1, label="rows kept from the top", elem_classes=["keep"])
+            option_sliders = [gr.Slider(*option.slider[:2], value=option.default(model.config), step=option.slider[2],
+                                        label=option.label or option.name, elem_classes=[option.name])
+                              for option in model.options]
+            samples = gr.Slider(1, 8, value=4, step=1, label="completions", elem_classes=["samples"])
+            label = gr.Dropdown(choices=list(range(model.num_classes)), value=0 if model.num_classes else None, label="class",
+                                visible=bool(model.num_classes))
+            seed = gr.Number(value=0, precision=0, minimum=0, label="seed")
+            go = gr.Button("complete", elem_classes=["complete"])
+        with gr.Column(scale=2, min_width=300):
+            given = gr.Image(format=IMAGE_FORMAT, label="given (grey: to be drawn)", interactive=False, elem_classes=["given"])
+            drawn = gr.Image(format=IMAGE_FORMAT, label="completions", interactive=False, elem_classes=["completions"])
+
+    @_shown_in_page
+    def complete(drawing, keep_rows, count, label_value, seed_value, *rest):
+        option_values, chosen = rest[:len(option_sliders)], rest[len(option_sliders):]
+        image = drawing_as_placed(drawing, model.image_shape)
+        if not image.any():
+            if model.examples is None:
+                raise GenlabError("draw the top of an image first (no test images were found on this machine)")
+            image = model.examples[int(chosen[0]) if chosen else 0].astype(np.float32) / 255.0
+        levels = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)[None]
+        options = {option.name: option.kind(value) for option, value in zip(model.options, option_values)}
+        completions = model.complete(levels, keep_rows=int(keep_rows), samples=int(count), seed=_seed_value(seed_value),
+                                     label=int(label_value) if model.num_classes else None, **options)[0]
+        shown = levels[0].astype(np.float32) / 255.0
+        shown[int(keep_rows):] = 0.25
+        return enlarged(shown, 168), strip(completions, side=112)
+
+    inputs = [canvas, keep, samples, label, seed, *option_sliders] + ([index] if index is not None else [])
+    go.click(complete, inputs, [given, drawn])
+
+
 def _side_by_side_tab(models: Sequence[Model]) -> None:
     import gradio as gr
 
@@ -277,7 +327,8 @@ def _side_by_side_tab(models: Sequence[Model]) -> None:
 
 
 _CSS = """
-.sample img, .reverse img, .line img, .walked img, .manifold img, .clicked img, .noisy img, .output img {
+.sample img, .reverse img, .line img, .walked img, .manifold img, .clicked img, .noisy img, .output img, .given img,
+.completions img {
   image-rendering: pixelated;
 }
 .sample img { display: block; margin: 8px auto; max-width: 100%; height: auto; }

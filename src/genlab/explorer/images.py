@@ -73,20 +73,14 @@ def strip(images: np.ndarray, side: int = 112) -> np.ndarray:
     return np.repeat(np.repeat(row, factor, axis=0), factor, axis=1)
 
 
-def drawing_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
-    """A canvas drawing (Gradio's editor value, or any H x W [x C] array) -> a float image of the
-    model's shape, prepared the way MNIST's digits were: white on black, the stroke's bounding box
-    scaled to fit 20 x 20 of 28 x 28 (the same share of other sides), centred by its centre of mass.
-
-    A transparent canvas (alpha varies) reads the strokes from the alpha channel; an opaque one
-    from darkness (dark strokes on a light background). Returns zeros for an empty canvas."""
-    from PIL import Image
-    from scipy import ndimage
-
+def _ink(drawing: Any) -> np.ndarray | None:
+    """A canvas drawing (Gradio's editor value, or any H x W [x C] array) as ink in [0, 1] (H x W),
+    None for no drawing. A transparent canvas (alpha varies) reads the strokes from the alpha
+    channel; an opaque one from darkness (dark strokes on a light background)."""
     if isinstance(drawing, dict):
         drawing = drawing.get("composite")
     if drawing is None:
-        return np.zeros(tuple(image_shape), np.float32)
+        return None
     array = np.asarray(drawing)
     if array.ndim not in (2, 3) or array.size == 0:
         raise GenlabError(f"the drawing must be an image (H x W or H x W x C), got shape {array.shape}")
@@ -97,12 +91,21 @@ def drawing_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
     if array.max() > 1.0:
         array = array / 255.0
     if array.ndim == 3 and array.shape[2] == 4 and array[..., 3].min() < array[..., 3].max():
-        ink = array[..., 3]                                                  # transparent canvas: alpha is the ink
-    else:
-        gray = array[..., :3].mean(axis=2) if array.ndim == 3 else array
-        ink = 1.0 - gray if gray.mean() > 0.5 else gray                      # dark strokes on light, or light on dark
+        return array[..., 3]                                                 # transparent canvas: alpha is the ink
+    gray = array[..., :3].mean(axis=2) if array.ndim == 3 else array
+    return 1.0 - gray if gray.mean() > 0.5 else gray                         # dark strokes on light, or light on dark
+
+
+def drawing_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
+    """A canvas drawing -> a float image of the model's shape, prepared the way MNIST's digits were:
+    white on black, the stroke's bounding box scaled to fit 20 x 20 of 28 x 28 (the same share of
+    other sides), centred by its centre of mass. Returns zeros for an empty canvas."""
+    from PIL import Image
+    from scipy import ndimage
+
+    ink = _ink(drawing)
     height, width, channels = int(image_shape[0]), int(image_shape[1]), int(image_shape[2])
-    if ink.max() <= 0.05:
+    if ink is None or ink.max() <= 0.05:
         return np.zeros((height, width, channels), np.float32)
     rows, columns = np.nonzero(ink > 0.05)
     box = ink[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
@@ -117,6 +120,20 @@ def drawing_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
     canvas = ndimage.shift(canvas, (height / 2 - 0.5 - centre_y, width / 2 - 0.5 - centre_x), order=1, mode="constant")
     image = np.clip(canvas, 0.0, 1.0)[..., None]
     return np.repeat(image, channels, axis=2).astype(np.float32)
+
+
+def drawing_as_placed(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
+    """A canvas drawing scaled as a whole to the model's shape, strokes where they were drawn (a
+    completion keeps the drawing's top rows, so it must not be moved); zeros for an empty canvas."""
+    from PIL import Image
+
+    ink = _ink(drawing)
+    height, width, channels = int(image_shape[0]), int(image_shape[1]), int(image_shape[2])
+    if ink is None or ink.max() <= 0.05:
+        return np.zeros((height, width, channels), np.float32)
+    small = np.asarray(Image.fromarray((np.clip(ink, 0, 1) * 255).astype(np.uint8)).resize((width, height), Image.LANCZOS),
+                       np.float32) / 255.0
+    return np.repeat(np.clip(small, 0.0, 1.0)[..., None], channels, axis=2).astype(np.float32)
 
 
 def with_noise(image: np.ndarray, factor: float, seed: int = 0) -> np.ndarray:

@@ -31,6 +31,11 @@ class Model:
     headline: str = ""
     axes: list = field(default_factory=list)
     options: tuple = ()                 # the family's SamplerOptions that have a control
+    # Families that complete an image from its top rows (genlab.contract.Family.complete):
+    # complete(levels 1 x H x W x C uint8, keep_rows=, samples=, seed=, label=, **options) -> (1, S, H, W, C)
+    complete: Any = None
+    examples: Any = None                # a few test images (uint8) to start from; None when the data is absent
+    num_classes: int = 0
 
     @property
     def generative(self) -> bool:
@@ -75,10 +80,13 @@ def open_models(runs: Sequence[str | Path]) -> list[Model]:
         elif family.purpose == "generate" and family.latent_space is not None:
             model.space = batched(family.latent_space(opened, config), label)
             model.axes = model.space.axes(SLIDERS)
+        elif family.complete is not None:
+            _completing(model, family, opened, config)
         else:
             from genlab import families
 
-            explorable = [other.name for other in families.all_families() if other.latent_space is not None]
+            explorable = [other.name for other in families.all_families()
+                          if other.latent_space is not None or other.complete is not None]
             raise GenlabError(f"{run} is a {family.name} run, which has no latent space to explore; "
                               f"give a run of {', '.join(explorable[:-1])} or {explorable[-1]}")
         models.append(model)
@@ -86,6 +94,24 @@ def open_models(runs: Sequence[str | Path]) -> list[Model]:
 
     quiet_tensorflow()   # predict() on new shapes prints retracing notices nobody can act on
     return models
+
+
+def _completing(model: Model, family, opened, config) -> None:
+    """A completion tab: the family's `complete` on this run, and test images to start from."""
+    import functools
+
+    from genlab import data
+    from genlab.density import run_image_shape
+
+    model.image_shape = run_image_shape(opened)
+    model.complete = functools.partial(family.complete, opened, config)
+    try:
+        dataset = data.load(config.dataset)
+        model.examples = dataset.x_test[:100]
+        model.num_classes = dataset.num_classes if getattr(config, "conditional", False) else 0
+    except GenlabError:
+        model.examples = None   # no data here: the tab starts from a drawing only
+        model.num_classes = 10 if getattr(config, "conditional", False) else 0
 
 
 def _labels(paths: list[str]) -> list[str]:

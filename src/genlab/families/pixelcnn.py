@@ -128,10 +128,20 @@ def likelihood(run, config: PixelCNNConfig, levels: np.ndarray, *, seed: int) ->
 
 
 # ---------------------------------------------------------------------------- sampling
+_SAMPLERS: dict = {}
+
+
 def _sampler(run):
+    """The run's RowSampler, kept while its model file is unchanged: its compiled row functions are
+    traced once (seconds), not at every call (the explorer completes image after image)."""
     from genlab.autoregressive.sampling import RowSampler
 
-    return RowSampler(run.load_model("model.keras"))
+    path = run.file("model.keras")
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _SAMPLERS:
+        _SAMPLERS.clear()
+        _SAMPLERS[key] = RowSampler(run.load_model("model.keras"))
+    return _SAMPLERS[key]
 
 
 def _labels(sampler, config, count: int, label: int | None):
