@@ -5,7 +5,7 @@
     python notebooks/build.py --execute  # run both notebooks (nbclient) in a temporary folder, offline-safe;
                                          # add --budget ci for the CI test's seconds-long trainings
     nice -n 10 python notebooks/build.py --preview   # execute both (QUICK = True, embedded mnist-5k, about
-                                         # 15 minutes each on 2 cores) and render docs/notebooks/*.html
+                                         # 15 to 20 minutes each on 2 cores) and render docs/notebooks/*.html
 
 Needs nbformat (nbclient + ipykernel for --execute, nbconvert for --preview): pip install -e ".[notebook]".
 A preview records the SHA-256 of the notebook it was executed from (<meta name="genlab-notebook-sha256">);
@@ -106,8 +106,8 @@ def recorded(page: str, name: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _machine() -> str:
-    """The machine in words: cores, processor, versions (what a preview's numbers depend on)."""
+def _machine(language: str) -> str:
+    """The machine in words: cores, processor, load, versions (what a preview's numbers depend on)."""
     processor = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -118,20 +118,25 @@ def _machine() -> str:
         pass
     import keras
 
-    versions = [f"Keras {keras.__version__}"]
+    versions = [f"Python {platform.python_version()}", f"Keras {keras.__version__}"]
     try:
         import tensorflow
 
         versions.append(f"TensorFlow {tensorflow.__version__}")
     except ImportError:
         pass
-    return f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} CPU cores of {processor}, " \
-           f"Python {platform.python_version()}, {', '.join(versions)}"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg()[1] if hasattr(os, "getloadavg") else None
+    if language == "ko":
+        busy = f", 다른 작업과 함께(부하 평균 {load:.0f})" if load is not None and load > cores else ""
+        return f"{processor}의 CPU 코어 {cores}개{busy}, {', '.join(versions)}"
+    busy = f", shared with other work (load average {load:.0f})" if load is not None and load > cores else ""
+    return f"{cores} CPU cores of {processor}{busy}, {', '.join(versions)}"
 
 
 _HEADER = {
     "ko": ("**미리 보기.** 저장소의 `notebooks/{name}`을 처음부터 끝까지 실행한 결과입니다. `QUICK = True`, 내장 "
-           "`mnist-5k`, {machine}에서 {minutes:.0f}분 걸렸습니다. 다시 만드는 명령: `python notebooks/build.py --preview`."),
+           "`mnist-5k`로 {machine}에서 {minutes:.0f}분 걸렸습니다. 다시 만드는 명령: `python notebooks/build.py --preview`."),
     "en": ("**Preview.** `notebooks/{name}` in the repository, executed top to bottom with `QUICK = True` on the "
            "embedded `mnist-5k`: {minutes:.0f} minutes on {machine}. Made again by `python notebooks/build.py --preview`."),
 }
@@ -175,7 +180,7 @@ def preview(language: str, budget: str = "quick", out: Path = PREVIEWS, timeout:
                 for kind in ("text/plain", "text/html"):
                     if kind in output.get("data", {}):
                         output["data"][kind] = _sanitized(output["data"][kind], workdir)
-    header = _HEADER[language].format(name=source.name, minutes=minutes, machine=_machine())
+    header = _HEADER[language].format(name=source.name, minutes=minutes, machine=_machine(language))
     executed.cells.insert(0, nbformat.v4.new_markdown_cell(header, id="preview"))
     page, _ = HTMLExporter(template_name="lab").from_notebook_node(executed)
     meta = (f'<meta name="{HASH_META}" content="{notebook_sha256(source)}">\n'

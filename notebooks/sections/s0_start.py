@@ -43,8 +43,8 @@ def cells(md, code):
         ## 0. 준비
 
         아래 셀이 이 노트북에 필요한 준비의 전부입니다. `QUICK = True`(기본값)이면 신경망, 손실 함수, 옵티마이저는
-        이 장과 똑같고 학습 길이만 `genlab run chapter --quick`과 같은 예산으로 줄여, 노트북 컴퓨터의 CPU에서 전체가
-        15분 안팎에 끝납니다. `QUICK = False`로 바꾸면 이 장의 설정 그대로(분류 모델 2 에포크, 오토인코더 50 에포크,
+        이 장과 똑같고 학습 길이만 `genlab run chapter --quick`과 같은 예산으로 줄여, 노트북 컴퓨터의 CPU(코어 2개)에서 전체가
+        20분 안쪽에 끝납니다. `QUICK = False`로 바꾸면 이 장의 설정 그대로(분류 모델 2 에포크, 오토인코더 50 에포크,
         GAN 2000 스텝) 학습하고 평가에 샘플 10,000장을 씁니다. CPU에서 40분쯤 걸립니다.
 
         `notebook.start`는 Keras 백엔드를 고르고(기본값 TensorFlow), MNIST를 불러오고, 학습 예산을 정하고, 이
@@ -56,7 +56,7 @@ def cells(md, code):
 
         The cell below is all the set-up this notebook needs. With `QUICK = True` (the default) the networks,
         losses and optimizers are the chapter's, and only the training lengths are cut to the budgets of
-        `genlab run chapter --quick`: the whole notebook takes about 15 minutes on a laptop CPU. With
+        `genlab run chapter --quick`: the whole notebook takes under 20 minutes on a 2-core laptop CPU. With
         `QUICK = False` everything trains with the chapter's settings (2 classifier epochs, 50 autoencoder
         epochs, 2000 GAN steps) and the evaluation uses 10,000 samples: about 40 minutes on a CPU.
 
@@ -66,7 +66,7 @@ def cells(md, code):
         for testing) and says so in one warning line. Curious? `genlab/notebook.py` is about 160 lines.
         """),
         code("""
-        QUICK = True   # @ko True: 빠른 설정(15분 안팎). False: 이 장의 설정 그대로(CPU에서 40분쯤) @en True: quick settings (about 15 minutes). False: the chapter's settings (about 40 minutes on a CPU)
+        QUICK = True   # @ko True: 빠른 설정(20분 안쪽). False: 이 장의 설정 그대로(CPU에서 40분쯤) @en True: quick settings (under 20 minutes). False: the chapter's settings (about 40 minutes on a CPU)
 
         import numpy as np
         import matplotlib.pyplot as plt

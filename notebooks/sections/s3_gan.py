@@ -287,7 +287,7 @@ def cells(md, code):
         gan = lab.train("gan")
         print("«3.2절의 생성자와 같은 구조인가|the same generator as in section 3.2»:", notebook.same_network(generator, gan.load_model("generator.keras")))
         print("«3.2절의 판별자와 같은 구조인가|the same discriminator as in section 3.2»:", notebook.same_network(discriminator, gan.load_model("discriminator.keras")))
-        print(f"«스텝당|per step» {gan.metrics['seconds_per_step']:.3f} «초|s»")
+        print(f"«스텝당|per step» {gan.metrics['seconds_per_step']:.3f}«초| s»")
         show(gan.figures / "untrained.png")   # @ko 학습 전 생성자의 출력(N(0, 1) 노이즈 입력): 순수한 노이즈여야 합니다 @en the untrained generator's output from N(0, 1) noise: pure noise
         """),
         md("""

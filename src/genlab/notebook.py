@@ -32,11 +32,11 @@ MESSAGES = {
     "en": {"data": "{name}: {train} training and {test} test images; {budget}; Keras backend {backend}; runs in {root}",
            "budget": {"ci": "CI budgets (seconds of training)", "quick": "quick budgets", "full": "the chapter's budgets"},
            "epochs": "epochs: {count}", "steps": "steps: {count} of {batch} images", "trained": "{name}: {preset}, {length}, {seconds:.0f} s -> {path}",
-           "total": "total"},
+           "total": "total", "seconds": "{seconds:7.1f} s"},
     "ko": {"data": "{name}: 훈련 이미지 {train}장, 테스트 이미지 {test}장; {budget}; Keras 백엔드 {backend}; 실행 폴더 {root}",
            "budget": {"ci": "CI 예산(몇 초짜리 학습)", "quick": "빠른 설정", "full": "책의 설정"},
            "epochs": "{count} 에포크", "steps": "{count} 스텝 × 배치 {batch}", "trained": "{name}: {preset}, {length}, {seconds:.0f}초 -> {path}",
-           "total": "합계"},
+           "total": "합계", "seconds": "{seconds:7.1f}초"},
 }
 # The CI budget: seconds of training per program, enough for every figure to exist.
 CI_BUDGETS: dict[str, dict[str, Any]] = {
@@ -132,9 +132,9 @@ class Lab:
 
     def times_table(self) -> str:
         """Seconds of training per run, and the total, one line each."""
-        lines = [f"{name:24s} {seconds:7.1f} s" for name, seconds in self.times.items()]
-        total = MESSAGES[self.language]["total"]
-        return "\n".join(lines + [f"{total:24s} {sum(self.times.values()):7.1f} s"])
+        words = MESSAGES[self.language]
+        rows = [*self.times.items(), (words["total"], sum(self.times.values()))]
+        return "\n".join(f"{name:24s} {words['seconds'].format(seconds=seconds)}" for name, seconds in rows)
 
 
 def start(quick: bool = True, *, language: str = "en", root: str | Path | None = None,
