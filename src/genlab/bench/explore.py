@@ -4,9 +4,10 @@ The explorer is started the way an instructor starts it (`genlab explore`, every
 a subprocess on a free loopback port). N clients then ask it at once, each M times in a row, for
 a new image: the seed box of the first generator tab (the event named image_from_seed_<tab>),
 asked as the page asks it: each client is a session of its own (opened first, untimed, as loading
-the page does), joins Gradio's queue (POST /gradio_api/queue/join) and reads its session's event
-stream to the result, whose image arrives inline (an image file the result named instead would be
-fetched too). A request's latency runs from the POST to the decoded image. The clients run in this
+the page does) and posts the event (POST /gradio_api/run/<event>: the explorer answers it outside
+Gradio's queue; a queued event would join the queue and read its session's event stream). The
+image arrives inline in the answer (an image file it named instead would be fetched too). A
+request's latency runs from the POST to the decoded image. The clients run in this
 process (asyncio, httpx), on the same cores as the server, as a classroom's browsers do not: the
 figures are an upper bound on the server's own time.
 
@@ -133,6 +134,7 @@ class Endpoint:
     fn_index: int
     trigger_id: int
     data: list
+    queued: bool = True            # through Gradio's queue (join + event stream), else one POST /run
 
 
 def find_endpoint(url: str) -> Endpoint:
@@ -147,18 +149,25 @@ def find_endpoint(url: str) -> Endpoint:
         raise GenlabError("the explorer serves no generator tab (no run with a latent space to draw from)")
     event = events[0]
     values = {component["id"]: component.get("props", {}).get("value") for component in config.get("components", [])}
-    return Endpoint(event["api_name"], int(event["id"]), int(event["targets"][0][0]), [values.get(index) for index in event["inputs"]])
+    return Endpoint(event["api_name"], int(event["id"]), int(event["targets"][0][0]),
+                    [values.get(index) for index in event["inputs"]], queued=event.get("queue") is not False)
 
 
 # ---------------------------------------------------------------------------- the clients
 async def _request(client, url: str, endpoint: Endpoint, session: str, seed: int) -> np.ndarray | bytes:
-    """One new image as the page asks for it: join the queue with the session's id, read the
-    session's event stream to this event's result (and fetch the image file it names, if the
-    image is not inline). Returns the image: its pixels (inline), or the file's bytes."""
+    """One new image as the page asks for it: an event outside the queue is one POST whose answer
+    holds the result; a queued one joins the queue with the session's id and reads the session's
+    event stream to this event's result. An image file the result names (rather than an inline
+    image) is fetched too. Returns the image: its pixels (inline), or the file's bytes."""
     import json
 
     body = {"data": [seed, *endpoint.data[1:]], "fn_index": endpoint.fn_index, "session_hash": session,
             "event_data": None, "trigger_id": endpoint.trigger_id}
+    if not endpoint.queued:
+        answer = await client.post(f"{url}gradio_api/run/{endpoint.api_name}", json=body)
+        if answer.status_code != 200:
+            raise RuntimeError(f"the explorer answered HTTP {answer.status_code}: {answer.text[:200]}")
+        return await _image_of(client, answer.json()["data"])
     answer = await client.post(f"{url}gradio_api/queue/join", json=body)
     answer.raise_for_status()
     event_id = answer.json()["event_id"]
@@ -177,7 +186,11 @@ async def _request(client, url: str, endpoint: Endpoint, session: str, seed: int
     if result is None or not result.get("success"):
         error = (result or {}).get("output", {}).get("error") if result else "the stream ended without a result"
         raise RuntimeError(f"the explorer answered an error: {error}")
-    values = result["output"]["data"]
+    return await _image_of(client, result["output"]["data"])
+
+
+async def _image_of(client, values: list) -> np.ndarray | bytes:
+    """The image in an event's output values: an inline PNG's pixels, or a named file's bytes."""
     inline = [value for value in values if isinstance(value, str) and "data:image/png;base64," in value]
     if inline:                       # the generator tab's image, inline in the answer
         return html_image(inline[0])

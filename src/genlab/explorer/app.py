@@ -1,6 +1,7 @@
 """The explorer's page: Gradio Blocks with one tab per model (by the family's purpose), the
 side-by-side tab, and the handlers, which turn genlab's one-line errors into a message in the page."""
 # No `from __future__ import annotations` here: Gradio reads the handlers' annotations (gr.SelectData).
+import asyncio
 from typing import Callable, Sequence
 
 import numpy as np
@@ -17,23 +18,38 @@ IMAGE_FORMAT = "png"
 
 
 def _shown_in_page(function: Callable) -> Callable:
-    """Event handlers: genlab's one-line errors (and anything unexpected) become a message in the
-    page, never a traceback."""
+    """Event handlers (plain or async): genlab's one-line errors (and anything unexpected) become a
+    message in the page, never a traceback."""
     import functools
+    import inspect
 
-    import gradio as gr
+    if inspect.iscoroutinefunction(function):
+        @functools.wraps(function)
+        async def waiting_handler(*args, **kwargs):
+            try:
+                return await function(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - shown to the user in one line
+                raise _page_error(error) from None
+        return waiting_handler
 
     @functools.wraps(function)
     def handler(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except gr.Error:
-            raise
-        except GenlabError as error:
-            raise gr.Error(str(error)) from None
         except Exception as error:  # noqa: BLE001 - shown to the user in one line
-            raise gr.Error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")) from None
+            raise _page_error(error) from None
     return handler
+
+
+def _page_error(error: Exception) -> Exception:
+    """The error a handler raised as the one line the page shows (gr.Error)."""
+    import gradio as gr
+
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, GenlabError):
+        return gr.Error(str(error))
+    return gr.Error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": "))
 
 
 def _seed_value(value) -> int:
@@ -125,46 +141,61 @@ def _generator_tab(model: Model, tab: int = 0) -> None:
     # made Gradio rebuild the component and its API schema on every request.)
     shown_images = [shown, reverse] if stepwise else [shown]
 
-    def render(current, label_value, *option_values):
+    def render_steps(current, label_value, *option_values):
         chosen = options(*option_values)
         image = image_html(model.image(current, label_value, **chosen))
-        if not stepwise:
-            return (image,)
         trajectory = space.trajectory(current, label_value if space.num_classes else None, **model._options(chosen))
         return image, strip(trajectory, side=64)
+
+    async def render(current, label_value, *option_values):
+        """The handlers are async: a request waits for its model's Batcher on the server's event
+        loop, not in a worker thread of its own (thirty students: thirty threads contending for
+        Python's lock, which slowed the answers going out). A reverse process (seconds of work)
+        runs in a worker thread."""
+        if stepwise:
+            return await asyncio.to_thread(render_steps, current, label_value, *option_values)
+        return (image_html(await model.image_async(current, label_value, **options(*option_values))),)
 
     count_options = len(option_sliders)
 
     @_shown_in_page
-    def from_seed(seed_value, label_value, *option_values):
+    async def from_seed(seed_value, label_value, *option_values):
         current = space.draw(_seed_value(seed_value), 1)[0]
         # Rounded for the sliders' number boxes (moving one slider then moves the others by < 0.0005).
         values = [round(float(np.clip(value, axis.low, axis.high)), 3)
                   for axis, value in zip(model.axes, space.coordinates(current, model.axes))]
-        return (current, *render(current, label_value, *option_values), *values)
+        return (current, *await render(current, label_value, *option_values), *values)
 
     @_shown_in_page
-    def from_sliders(current, label_value, *values):
+    async def from_sliders(current, label_value, *values):
         option_values, values = values[:count_options], values[count_options:]
         current = space.moved(current, model.axes, values)
-        return (current, *render(current, label_value, *option_values))
+        return (current, *await render(current, label_value, *option_values))
 
     @_shown_in_page
-    def redraw(current, label_value, *option_values):
-        images = render(current, label_value, *option_values)
+    async def redraw(current, label_value, *option_values):
+        images = await render(current, label_value, *option_values)
         return images if stepwise else images[0]      # one output: Gradio takes the value itself
 
     controls = [label, *option_sliders]
+    # The events that draw one image answer at once, outside Gradio's queue (queue=False: the page
+    # posts the event and the answer comes back in that one response, where the queue takes a join,
+    # an event stream and its status messages: about half the server's time per image), and skip
+    # Gradio's pre- and postprocessing, which runs each input and output in a worker thread of its
+    # own (ten hand-offs a request) to leave these plain numbers and HTML as they are. The model's
+    # Batcher still gathers a class's concurrent requests into one network call. A tab that shows
+    # a reverse process (seconds an image, and a picture file) keeps all three, with its progress.
+    fast = {"queue": stepwise, "preprocess": stepwise, "postprocess": stepwise}
     # A named event (image_from_seed_<tab>): genlab bench explore asks it as the page does.
-    seed.change(from_seed, [seed, *controls], [point, *shown_images, *sliders], api_name=f"image_from_seed_{tab}")
-    shuffle.click(lambda: int(np.random.default_rng().integers(0, 2**31 - 1)), None, seed)
+    seed.change(from_seed, [seed, *controls], [point, *shown_images, *sliders], api_name=f"image_from_seed_{tab}", **fast)
+    shuffle.click(lambda: int(np.random.default_rng().integers(0, 2**31 - 1)), None, seed, queue=False)
     # .input fires on the user's own moves only (not when a new seed sets the sliders), and
     # always_last drops the intermediate values of a drag that the server has not reached yet.
     for slider in sliders:
-        slider.input(from_sliders, [point, *controls, *sliders], [point, *shown_images], trigger_mode="always_last")
-    label.change(redraw, [point, *controls], shown_images)
+        slider.input(from_sliders, [point, *controls, *sliders], [point, *shown_images], trigger_mode="always_last", **fast)
+    label.change(redraw, [point, *controls], shown_images, **fast)
     for option_slider in option_sliders:
-        option_slider.input(redraw, [point, *controls], shown_images, trigger_mode="always_last")
+        option_slider.input(redraw, [point, *controls], shown_images, trigger_mode="always_last", **fast)
 
     with gr.Accordion("interpolation between two seeds", open=True):
         with gr.Row():

@@ -3,9 +3,11 @@
 Drawing one 28 x 28 image is microseconds of arithmetic; what a request costs is the call around
 it. When a class asks at once, each request would pay that call for itself, one after another.
 A `Batcher` stands in front of a latent space's `decode`: a request puts its points in a queue
-and waits; one worker thread per model takes the first waiting request, gathers whatever else
-arrives within `window_s` (a few milliseconds) up to `max_rows` points, concatenates their points
-(and labels), decodes them in one call and hands each request its own rows back.
+and waits (in its thread, or awaited on an event loop: `call_async`); one worker thread per model
+takes the first waiting request, gathers whatever else arrives within `window_s` (2 ms) up to
+`max_rows` points, concatenates their points (and labels), decodes them in one call and hands each
+request its own rows back. Requests that arrive while a call runs wait for the next one, so under
+load the calls grow by themselves; a lone request waits the window and no more.
 
 - Results do not change: a row of a batched call is the image the point gets on its own (the
   networks are per-image: inference-mode batch normalization, no batch statistics), which
@@ -28,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-WINDOW_S = 0.004            # how long the first request of a call waits for others to join it
+WINDOW_S = 0.002            # how long the first request of a call waits for others to join it
 MAX_ROWS = 64               # points in one call at most (a bigger request is a call of its own)
 
 
@@ -63,13 +65,22 @@ class Batcher:
         self._worker: threading.Thread | None = None
 
     def __call__(self, points, labels=None, **options) -> np.ndarray:
+        return self._submit(points, labels, options).result()
+
+    async def call_async(self, points, labels=None, **options) -> np.ndarray:
+        """The same, awaited: the caller waits on its event loop, not in a thread of its own."""
+        import asyncio
+
+        return await asyncio.wrap_future(self._submit(points, labels, options))
+
+    def _submit(self, points, labels, options: dict) -> Future:
         points = np.asarray(points, np.float32)
         labels = None if labels is None else np.asarray(labels).reshape(-1)
         key = (labels is None, tuple(sorted((name, _hashable(value)) for name, value in options.items())))
         request = _Request(points, labels, options, key)
         self._start()
         self._queue.put(request)
-        return request.future.result()
+        return request.future
 
     # ------------------------------------------------------------------ the worker
     def _start(self) -> None:

@@ -45,6 +45,17 @@ class Model:
         labels = None if not self.space.num_classes else np.array([0 if label is None else int(label)])
         return self.space.decode(np.asarray(point, np.float32)[None], labels, **self._options(options))[0]
 
+    async def image_async(self, point: np.ndarray, label: int | None = None, **options) -> np.ndarray:
+        """`image`, awaited on an event loop: through the model's Batcher without a thread of its own."""
+        labels = None if not self.space.num_classes else np.array([0 if label is None else int(label)])
+        points = np.asarray(point, np.float32)[None]
+        decode = self.space.decode
+        if isinstance(decode, Batcher):
+            return (await decode.call_async(points, labels, **self._options(options)))[0]
+        import asyncio
+
+        return (await asyncio.to_thread(decode, points, labels, **self._options(options)))[0]
+
     def images(self, points: np.ndarray, label: int | None = None, **options) -> np.ndarray:
         labels = None if not self.space.num_classes else np.full(len(points), 0 if label is None else int(label))
         return self.space.decode(np.asarray(points, np.float32), labels, **self._options(options))
