@@ -3,13 +3,14 @@
 The explorer is started the way an instructor starts it (`genlab explore`, every pretrained model,
 a subprocess on a free loopback port). N clients then ask it at once, each M times in a row, for
 a new image: the seed box of the first generator tab (the event named image_from_seed_<tab>),
-asked as the page asks it: each client is a session of its own (opened first, untimed, as loading
-the page does) and posts the event (POST /gradio_api/run/<event>: the explorer answers it outside
+asked as the page asks it: each client is a session of its own (opened first, all clients at once,
+with two untimed requests: Gradio sets a session up over its first events, which is reported
+apart) and posts the event (POST /gradio_api/run/<event>: the explorer answers it outside
 Gradio's queue; a queued event would join the queue and read its session's event stream). The
 image arrives inline in the answer (an image file it named instead would be fetched too). A
 request's latency runs from the POST to the decoded image. The clients run in this
-process (asyncio, httpx), on the same cores as the server, as a classroom's browsers do not: the
-figures are an upper bound on the server's own time.
+process (asyncio, one keep-alive connection each), on the same cores as the server, as a
+classroom's browsers do not: the figures are an upper bound on the server's own time.
 
 Reported: p50 and p95 latency, images per second (answered requests over the timed phase's wall
 clock), errors, and the server's resident memory before and after the timed phase (Linux).
@@ -35,6 +36,8 @@ from genlab.errors import GenlabError
 from genlab.explorer.images import html_image
 
 ENDPOINT_PREFIX = "image_from_seed_"     # the explorer's api_name for a generator tab's seed box
+OPENING_REQUESTS = 2                     # untimed first requests of each session (Gradio sets a session up)
+OPENING_SEEDS = 10_000_000               # their seeds, apart from the timed requests' seeds
 
 
 def summarize(latencies: Sequence[float], wall_seconds: float, errors: int = 0) -> dict:
@@ -164,10 +167,10 @@ async def _request(client, url: str, endpoint: Endpoint, session: str, seed: int
     body = {"data": [seed, *endpoint.data[1:]], "fn_index": endpoint.fn_index, "session_hash": session,
             "event_data": None, "trigger_id": endpoint.trigger_id}
     if not endpoint.queued:
-        answer = await client.post(f"{url}gradio_api/run/{endpoint.api_name}", json=body)
-        if answer.status_code != 200:
-            raise RuntimeError(f"the explorer answered HTTP {answer.status_code}: {answer.text[:200]}")
-        return await _image_of(client, answer.json()["data"])
+        status, answer = await client.lean(session).post_json(f"/gradio_api/run/{endpoint.api_name}", body)
+        if status != 200:
+            raise RuntimeError(f"the explorer answered HTTP {status}: {str(answer)[:200]}")
+        return await _image_of(client, answer["data"])
     answer = await client.post(f"{url}gradio_api/queue/join", json=body)
     answer.raise_for_status()
     event_id = answer.json()["event_id"]
@@ -204,22 +207,102 @@ async def _image_of(client, values: list) -> np.ndarray | bytes:
     return image.content
 
 
+class _LeanConnection:
+    """One keep-alive HTTP/1.1 connection that posts JSON as a browser does (its headers, br/gzip
+    accepted) and reads the answer: the measuring clients run on the cores they measure, so they
+    should cost as little of them as they can (httpx took about as much CPU per image as the server)."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def post_json(self, path: str, body: dict) -> tuple[int, object]:
+        import json
+
+        payload = json.dumps(body).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+                f"Accept: */*\r\nAccept-Encoding: gzip, deflate, br\r\nContent-Length: {len(payload)}\r\n"
+                "Connection: keep-alive\r\n\r\n").encode()
+        for attempt in (0, 1):     # a kept-alive connection the server closed meanwhile: open a new one once
+            try:
+                if self.writer is None:
+                    self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+                self.writer.write(head + payload)
+                await self.writer.drain()
+                return await self._answer()
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt:
+                    raise
+
+    async def _answer(self) -> tuple[int, object]:
+        import json
+
+        status = int((await self.reader.readuntil(b"\r\n")).split()[1])
+        headers = {}
+        while True:
+            line = await self.reader.readuntil(b"\r\n")
+            if line == b"\r\n":
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if not size:
+                    break
+                body += chunk[:-2]
+        else:
+            body = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        encoding = headers.get("content-encoding", "")
+        if encoding == "br":
+            import brotli
+
+            body = brotli.decompress(body)
+        elif encoding in ("gzip", "deflate"):
+            import zlib
+
+            body = zlib.decompress(body, 47 if encoding == "gzip" else 15)
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, json.loads(body) if body else None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _clients(url: str, endpoint: Endpoint, clients: int, requests: int, first_seed: int, opened: bool,
-                   images: dict | None):
+                   images: dict | None, opening: list | None):
+    import urllib.parse
+
     import httpx
 
     latencies: list[float] = []
     errors: list[str] = []
     limits = httpx.Limits(max_connections=2 * clients + 4, max_keepalive_connections=2 * clients + 4)
     sessions = [f"genlab-bench-{first_seed}-{index}" for index in range(clients)]
+    address = urllib.parse.urlsplit(url)
+    lean = {session: _LeanConnection(address.hostname, address.port) for session in sessions}
     async with httpx.AsyncClient(timeout=120.0, limits=limits) as client:
+        client.lean = lean.__getitem__          # each session its own connection, as each browser has
         if opened:
-            # Each client first opens its session as a page does when it loads (untimed): Gradio
-            # builds a session's state on its first event, once per student, not per image. (Seeds
+            # Each client first opens its session, untimed, the whole class at once: Gradio builds a
+            # session's state over its first two events (once per student, not per image), which
+            # takes it far longer than an image. Those first images' times go to `opening`. (Seeds
             # of their own: Gradio rewrites an image file in place when the same image is asked for
-            # again, so identical images at the same instant can be read half written.)
-            await asyncio.gather(*(_request(client, url, endpoint, session, first_seed + clients * requests + index)
-                                   for index, session in enumerate(sessions)))
+            # again, so identical images at the same instant could be read half written.)
+            for round_ in range(OPENING_REQUESTS):
+                async def first(index: int, session: str) -> None:
+                    started = time.perf_counter()
+                    await _request(client, url, endpoint, session, OPENING_SEEDS + first_seed + clients * round_ + index)
+                    if opening is not None:
+                        opening.append(time.perf_counter() - started)
+
+                await asyncio.gather(*(first(index, session) for index, session in enumerate(sessions)))
 
         async def one_client(index: int) -> None:
             for request in range(requests):
@@ -237,15 +320,18 @@ async def _clients(url: str, endpoint: Endpoint, clients: int, requests: int, fi
         started = time.perf_counter()
         await asyncio.gather(*(one_client(index) for index in range(clients)))
         wall = time.perf_counter() - started
+    for connection in lean.values():
+        connection.close()
     return latencies, errors, wall
 
 
 def fire(url: str, endpoint: Endpoint, *, clients: int, requests: int, first_seed: int = 1000, opened: bool = True,
-         images: dict | None = None):
+         images: dict | None = None, opening: list | None = None):
     """N clients at once (each its own session, opened first unless `opened` is False), client i
     asking for seeds first_seed + i * requests + 0, 1, ... in a row: (latencies, error messages,
-    wall seconds of the timed part). `images`, if given, receives each seed's image."""
-    return asyncio.run(_clients(url, endpoint, clients, requests, first_seed, opened, images))
+    wall seconds of the timed part). `images`, if given, receives each seed's image; `opening` the
+    latencies of the sessions' untimed first requests."""
+    return asyncio.run(_clients(url, endpoint, clients, requests, first_seed, opened, images, opening))
 
 
 # ---------------------------------------------------------------------------- the command
@@ -269,10 +355,13 @@ def bench_explore(*, clients: int = 30, requests: int = 10, runs: Sequence[str] 
             endpoint = find_endpoint(server.url)
             if warmup:
                 fire(server.url, endpoint, clients=1, requests=warmup, first_seed=0)
+            print(f"{clients} clients open the page at once, then ask {requests} new images each: the seed box of "
+                  f"{endpoint.api_name}", flush=True)
+            opening: list[float] = []
+            fire(server.url, endpoint, clients=clients, requests=0, opening=opening)     # sessions opened, untimed
             memory_before = resident_mb(server.process.pid)
-            print(f"{clients} clients x {requests} requests: the seed box of {endpoint.api_name}, then the image", flush=True)
             cpu_before, own_before = cpu_seconds(server.process.pid), time.process_time()
-            latencies, errors, wall = fire(server.url, endpoint, clients=clients, requests=requests)
+            latencies, errors, wall = fire(server.url, endpoint, clients=clients, requests=requests, opened=False)
             cpu_after, own_after = cpu_seconds(server.process.pid), time.process_time()
             memory_after = resident_mb(server.process.pid)
         finally:
@@ -283,7 +372,10 @@ def bench_explore(*, clients: int = 30, requests: int = 10, runs: Sequence[str] 
               # CPU time (all threads) per answered request: what one image costs the server, and the clients
               "server_cpu_ms_per_image": None if cpu_before is None or not latencies
               else 1000.0 * (cpu_after - cpu_before) / len(latencies),
-              "client_cpu_ms_per_image": 1000.0 * (own_after - own_before) / len(latencies) if latencies else None}
+              "client_cpu_ms_per_image": 1000.0 * (own_after - own_before) / len(latencies) if latencies else None,
+              # the sessions' first images, the whole class opening the page at once (untimed above)
+              "opening_p50_s": float(np.percentile(opening, 50)) if opening else None,
+              "opening_max_s": float(max(opening)) if opening else None}
     if errors:
         result["first_error"] = errors[0]
     shown = [[clients, result["requests"], result["errors"], _ms(result["p50_s"]), _ms(result["p95_s"]), _ms(result["max_s"]),
@@ -293,6 +385,9 @@ def bench_explore(*, clients: int = 30, requests: int = 10, runs: Sequence[str] 
                  "RSS MB before", "RSS MB after"],
                 shown, title=f"genlab bench explore: {clients} clients at once, {requests} new images each "
                              f"({os.cpu_count()} cores)"))
+    if opening:
+        print(f"the first {OPENING_REQUESTS} images of each client, all {clients} opening the page at once (not in the "
+              f"figures above): p50 {_ms(result['opening_p50_s'])} ms, max {_ms(result['opening_max_s'])} ms")
     if errors:
         print(f"first error: {errors[0]}")
     return result
