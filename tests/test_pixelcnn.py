@@ -115,7 +115,7 @@ def test_a_conditional_run_draws_the_asked_class_and_mixes_classes_for_its_likel
 def test_a_time_budget_stops_training_inside_an_epoch(tmp_path):
     from conftest import tiny_run
 
-    run = tiny_run("pixelcnn", tmp_path / "run", epochs=3, batch_size=32, steps_per_execution=1, time_budget_s=0.5)
+    run = tiny_run("pixelcnn", tmp_path / "run", epochs=3, batch_size=32, steps_per_execution=1, time_budget_s=0.5, train_images=0)
     metrics = run.read_metrics()
     assert metrics["stopped_by_time_budget"] is True
     assert 1 <= metrics["steps"] < 3 * 4000 // 32           # stopped well before the 3 epochs' 375 steps

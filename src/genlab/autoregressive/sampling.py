@@ -128,24 +128,27 @@ class RowSampler:
             gumbel = ops.reshape(ops.take(noise, at_j, axis=1), (-1, shape.channels, shape.levels))
             level = ops.argmax(logits / temperature + gumbel, axis=-1)                         # (batch, C)
             value = ops.reshape(ops.cast(level, "float32") * (2.0 / 255.0) - 1.0, (-1, 1, 1, shape.channels))
-            value = ops.where(keep > 0.5, ops.take(known, at_j, axis=2), value)
+            value = ops.where(ops.reshape(keep, (-1, 1, 1, 1)) > 0.5, ops.take(known, at_j, axis=2), value)
             row = ops.where(column_ids == ops.cast(j, "int32"), value, row)
             return row, {name: context.current[name] for name in self.horizontal_names}
 
         start = {name: ops.zeros_like(above[name]) for name in self.horizontal_names}
         return ops.fori_loop(0, shape.width, body, (ops.zeros_like(known), start))
 
-    def sample(self, count: int, *, seed: int, temperature: float = 1.0, labels=None, known=None, known_rows: int = 0,
+    def sample(self, count: int, *, seed: int, temperature: float = 1.0, labels=None, known=None, known_rows=0,
                progress=None) -> np.ndarray:
         """`count` images as levels (uint8 count x H x W x C). `known` (levels, same shape) with
-        `known_rows`: its top rows are kept and the rest drawn (completion)."""
+        `known_rows` (one number, or one per image): its top rows are kept and the rest drawn
+        (completion); images with 0 known rows are drawn whole, in the same batch."""
         from genlab.backend import to_numpy
 
         shape = self.shape
         rng = np.random.default_rng(seed)
         levels = np.zeros((count, shape.height, shape.width, shape.channels), np.uint8)
+        kept = np.broadcast_to(np.asarray(known_rows, np.int64), (count,))
         if known is not None:
-            levels[:, :known_rows] = known[:, :known_rows]
+            for index in np.nonzero(kept)[0]:
+                levels[index, :kept[index]] = known[index, :kept[index]]
         labels = np.zeros(count, "int32") if labels is None else np.asarray(labels, "int32").reshape(count)
         zeros = np.zeros((count, 1, shape.width, shape.filters), "float32")
         above = {name: zeros for name in self.names}
@@ -156,7 +159,7 @@ class RowSampler:
             has_above = np.asarray(float(i > 0), "float32")
             noise = row_noise(rng, count, shape)
             vertical, current = self.vertical_row(signed(i - 2), signed(i - 1), has_above, above, labels)
-            row, row_current = self.draw_row(signed(i - 1), signed(i), np.asarray(float(i < known_rows), "float32"), has_above,
+            row, row_current = self.draw_row(signed(i - 1), signed(i), (i < kept).astype("float32"), has_above,
                                              vertical, above, labels, noise, temperature)
             levels[:, i] = np.round((to_numpy(row)[:, 0] + 1.0) * 127.5).astype(np.uint8)
             above = {**{name: current[name] for name, stack in self.names.items() if stack == "vertical"}, **row_current}

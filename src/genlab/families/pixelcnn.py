@@ -41,14 +41,16 @@ class PixelCNNConfig:
     steps_per_execution: int = describe(8, "batches per compiled call (fewer dispatches, same updates)")
     temperature: float = describe(1.0, "sampling temperature: logits / T (below 1: cleaner, less varied images)")
     validation_images: int = describe(1000, "test images scored after each epoch (the curve's validation bits/dim)")
+    train_images: int = describe(0, "train on the first N training images only (0: all); a quick look, not a result")
+    sample_grid: int = describe(64, "images in the samples figure (completions: 4 each of sample_grid / 8 test images, at most 6)")
     seed: int = describe(0, "random seed (weights, shuffling, samples)")
 
     def validate(self):
-        for key in ("filters", "blocks", "epochs", "batch_size", "steps_per_execution", "validation_images"):
+        for key in ("filters", "blocks", "epochs", "batch_size", "steps_per_execution", "validation_images", "sample_grid"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.time_budget_s < 0 or self.clip_norm < 0:
-            raise ConfigError("time_budget_s and clip_norm must be >= 0")
+        if self.time_budget_s < 0 or self.clip_norm < 0 or self.train_images < 0:
+            raise ConfigError("time_budget_s, clip_norm and train_images must be >= 0")
         if not self.temperature > 0:
             raise ConfigError(f"temperature must be above 0, got {self.temperature}")
 
@@ -85,7 +87,11 @@ def train(config: PixelCNNConfig, run, *, data_dir=None, verbose: int = 1, resum
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                     steps_per_execution=backend.steps_per_execution(config.steps_per_execution))
     shown = min(config.validation_images, len(dataset.x_test))
-    timing = training.fit(network, run, _inputs(config, dataset.x_train, dataset.y_train), dataset.x_train.astype("int32"),
+    used = slice(0, config.train_images or None)
+    x_train, y_train = dataset.x_train[used], dataset.y_train[used]
+    if len(x_train) < config.batch_size:
+        raise ConfigError(f"batch_size {config.batch_size} is more than the {len(x_train)} training images; lower batch_size")
+    timing = training.fit(network, run, _inputs(config, x_train, y_train), x_train.astype("int32"),
                           epochs=config.epochs, batch_size=config.batch_size,
                           validation_data=(_inputs(config, dataset.x_test[:shown], dataset.y_test[:shown]),
                                            dataset.x_test[:shown].astype("int32")),
@@ -99,7 +105,7 @@ def train(config: PixelCNNConfig, run, *, data_dir=None, verbose: int = 1, resum
     mean, error = metric.mean_and_std_error(metric.bits_per_dim(bits, dimensions))
     steps = int(backend.to_numpy(network.optimizer.iterations))
     metrics = {"dataset": dataset.name, "data_source": dataset.source, "parameters": int(network.count_params()), **timing,
-               "steps": steps, "epochs_done": round(steps * config.batch_size / len(dataset.x_train), 3),
+               "steps": steps, "epochs_done": round(steps * config.batch_size / len(x_train), 3),
                "test_bits_per_dim": mean, "test_bits_per_dim_std_error": error, "likelihood_bound": "exact"}
     figures(run, config, network, dataset)
     return metrics
@@ -155,7 +161,7 @@ def _labels(sampler, config, count: int, label: int | None):
     return np.full(count, label) if label is not None else np.arange(count) % classes
 
 
-def draw(sampler, count: int, *, seed: int, temperature: float, labels=None, known=None, known_rows: int = 0,
+def draw(sampler, count: int, *, seed: int, temperature: float, labels=None, known=None, known_rows=0,
          batch: int = 256, progress: bool = False) -> np.ndarray:
     """Levels (uint8) drawn in batches, with a bar over the rows of all batches when asked."""
     import contextlib
@@ -170,7 +176,8 @@ def draw(sampler, count: int, *, seed: int, temperature: float, labels=None, kno
             stop = min(start + batch, count)
             out.append(sampler.sample(stop - start, seed=seed + number, temperature=temperature,
                                       labels=None if labels is None else labels[start:stop],
-                                      known=None if known is None else known[start:stop], known_rows=known_rows,
+                                      known=None if known is None else known[start:stop],
+                                      known_rows=known_rows[start:stop] if np.ndim(known_rows) else known_rows,
                                       progress=None if rows is None else (lambda _: rows.update(1))))
     return np.concatenate(out)
 
@@ -220,15 +227,17 @@ def figures(run, config: PixelCNNConfig, network, dataset) -> None:
                     title="PixelCNN: negative log-likelihood (bits/dim, exact)", ylabel="bits/dim")
     sampler = RowSampler(network)
     classes = sampler.shape.classes
-    labels = np.arange(64) % classes if classes else None
-    samples = draw(sampler, 64, seed=config.seed, temperature=config.temperature, labels=labels)
-    plotting.grid(samples.astype("float32") / 255.0, run.figures / "samples.png", columns=8,
+    # Samples and completions (the top half of a few test images kept, four completions each) in
+    # one batch: a pixel's step costs one call whatever the batch, so one batch costs half of two.
+    grid, keep, each = config.sample_grid, dataset.image_shape[0] // 2, 4
+    count = max(1, min(6, grid // 8))
+    known = np.concatenate([np.zeros((grid,) + dataset.image_shape, np.uint8), np.repeat(dataset.x_test[:count], each, axis=0)])
+    labels = np.concatenate([np.arange(grid) % classes, np.repeat(dataset.y_test[:count], each)]) if classes else None
+    levels = draw(sampler, len(known), seed=config.seed, temperature=config.temperature, labels=labels, known=known,
+                  known_rows=np.array([0] * grid + [keep] * (count * each)))
+    samples, drawn = levels[:grid], levels[grid:]
+    plotting.grid(samples.astype("float32") / 255.0, run.figures / "samples.png", columns=min(8, grid),
                   title=f"samples, one pixel at a time (T = {config.temperature:g})")
-    # Completions: the top half of six test images kept, four completions each.
-    keep, count, each = dataset.image_shape[0] // 2, 6, 4
-    known = np.repeat(dataset.x_test[:count], each, axis=0)
-    drawn = draw(sampler, len(known), seed=config.seed + 1, temperature=config.temperature,
-                 labels=np.repeat(dataset.y_test[:count], each) if classes else None, known=known, known_rows=keep)
     masked = dataset.x_test[:count].astype("float32") / 255.0
     masked[:, keep:] = 0.25                                                           # the rows it must draw, grey
     rows = np.concatenate([masked[:, None], drawn.astype("float32").reshape((count, each) + dataset.image_shape) / 255.0,
@@ -265,5 +274,5 @@ FAMILY = Family(name="pixelcnn", title="PixelCNN",
                 inference_files=("model.keras",),
                 figures=("curves.png", "samples.png", "completions.png"),
                 showcase=("completions.png", "test digits' top halves completed by the PixelCNN, four times each"),
-                tiny=dict(epochs=1, filters=8, blocks=1, batch_size=128, validation_images=200),
+                tiny=dict(epochs=1, filters=8, blocks=1, batch_size=64, train_images=512, validation_images=200, sample_grid=8),
                 tiny_variants=({}, {"conditional": True}))
