@@ -45,8 +45,8 @@ def main() -> None:
         for p in mine:
             axis.annotate(f"{p['bits']:.3f}", (p["seconds"], p["bits"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
     axis.axhline(args.independent, color="grey", linestyle="--", linewidth=1)
-    axis.text(axis.get_xlim()[0], args.independent, f"  independent pixels {args.independent:.3f}", va="bottom", fontsize=8,
-              color="grey")
+    axis.text(0.99, args.independent, f"independent pixels {args.independent:.3f}", va="bottom", ha="right", fontsize=8,
+              color="grey", transform=axis.get_yaxis_transform())
     axis.set_xscale("log")
     axis.set_xlabel("training time (s, 2 CPU cores)")
     axis.set_ylabel("test bits/dim (lower is better)")
