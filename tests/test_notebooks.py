@@ -113,3 +113,114 @@ def test_notebook_executes_without_error(language, tmp_path, monkeypatch):
     assert re.search(r"(unchanged|같은가): True", text) and re.search(r"(changed|바뀌었는가): True", text)
     assert (tmp_path / "notebook-runs").is_dir()
     print(f"{build.LANGUAGES[language]} executed in {seconds:.0f} s")
+
+
+# ---------------------------------------------------------------------------- exercises and their answers
+EXERCISE = re.compile(r"\*\*(\d+-\d+)\*\*")
+ANSWER_HEADING = re.compile(r"^### (\d+-\d+)$", re.M)
+
+
+def _markdown(language):
+    return "\n".join(cell.source for cell in nbformat.read(NOTEBOOKS / build.LANGUAGES[language], as_version=4).cells
+                     if cell.cell_type == "markdown")
+
+
+def _code_blocks(text):
+    """The ```python blocks of a page, their comments left out (the translated part)."""
+    return [re.sub(r"\s*#.*", "", block).strip() for block in re.findall(r"```python\n(.*?)```", text, re.S)]
+
+
+def test_every_exercise_has_an_answer_in_both_languages():
+    exercises = EXERCISE.findall(_markdown("en"))
+    assert exercises and exercises == EXERCISE.findall(_markdown("ko"))
+    assert len(set(exercises)) == len(exercises), "an exercise number is used twice"
+    english = (NOTEBOOKS / "answers.md").read_text(encoding="utf-8")
+    korean = (NOTEBOOKS / "answers.ko.md").read_text(encoding="utf-8")
+    assert ANSWER_HEADING.findall(english) == exercises
+    assert ANSWER_HEADING.findall(korean) == exercises
+    assert _code_blocks(english) == _code_blocks(korean)
+    for text in (english, korean):
+        assert not re.search(r"\b[A-Z0-9_]+_ANSWER\b", text), "an answer is still a placeholder"
+
+
+def test_each_section_ends_with_exercises_and_the_advanced_part_is_marked():
+    for language, heading, advanced in (("en", "### Try it", "Advanced (optional)"), ("ko", "### 직접 해 보기", "심화(선택)")):
+        sections = re.split(r"\n(?=## \d)", "\n".join(
+            cell.source for cell in nbformat.read(NOTEBOOKS / build.LANGUAGES[language], as_version=4).cells))
+        numbered = [section for section in sections if re.match(r"## [1-4]\.", section)]
+        assert len(numbered) == 4
+        for section in numbered:
+            assert heading in section, f"{language}: {section.splitlines()[0]} has no exercises"
+        assert advanced in numbered[-1].splitlines()[0]
+        assert "will be added" not in "\n".join(sections) and "추가합니다" not in "\n".join(sections)
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_each_program_is_written_out_with_the_functional_api_and_summarized(language):
+    notebook = nbformat.read(NOTEBOOKS / build.LANGUAGES[language], as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    for model in ("classifier_net", "autoencoder_net", "discriminator", "generator"):
+        assert re.search(rf"{model} = keras\.Model\(", code), f"{model} is not written out"
+        assert f"{model}.summary()" in code
+    assert code.count("keras.Input(") >= 4 and "layers.Dense(64, activation=\"relu\", name=\"hidden_1\")(inputs)" in code
+    assert "Adam(lr=0.0004)" in code and "genlab.backend" not in code and "minimize" not in code
+    text = _markdown(language)
+    assert "\\min_G \\max_D V(D, G)" in text
+    assert text.count("Keras 3") >= 4
+
+
+# ---------------------------------------------------------------------------- the HTML previews
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_each_preview_was_made_from_the_committed_notebook(language):
+    """docs/notebooks/*.html are executed copies of the committed notebooks, made by
+    `python notebooks/build.py --preview` (not re-executed here: the recorded hash is compared)."""
+    page_path = build.PREVIEWS / build.preview_name(language)
+    assert page_path.is_file(), f"no preview {page_path.name}: run python notebooks/build.py --preview"
+    page = page_path.read_text(encoding="utf-8")
+    notebook = NOTEBOOKS / build.LANGUAGES[language]
+    assert build.recorded(page, build.HASH_META) == build.notebook_sha256(notebook), (
+        f"{page_path.name} was made from another version of {notebook.name}: run python notebooks/build.py --preview")
+    assert build.recorded(page, build.BUDGET_META) == "quick", "a preview shows the notebook at its own budget (QUICK = True)"
+    assert page_path.stat().st_size < 3_000_000
+    assert "Traceback" not in page and "jp-OutputArea-output\" data-mime-type=\"application/vnd.jupyter.error" not in page
+    assert page.count("image/png") >= 14
+    for leaked in ("/tmp/", "/home/", "/work/", "site-packages"):
+        assert leaked not in page, f"{page_path.name} shows a path of the machine that made it: {leaked}"
+
+
+# ---------------------------------------------------------------------------- genlab.notebook
+def test_the_notebook_budgets():
+    from genlab import chapter, notebook
+
+    quick = notebook.budgets(True, 4000, False)
+    assert {name: quick[name] for name in chapter.PROGRAMS} == chapter.quick_budgets(4000, False)
+    assert quick["vae"] == {"epochs": 15} and quick["cgan"] == quick["gan"]
+    assert notebook.budgets(False, 60000, True) == {name: {} for name in notebook.FAMILIES}
+    ci = notebook.budgets(True, 60000, True, ci=True)
+    assert ci == notebook.CI_BUDGETS and ci is not notebook.CI_BUDGETS
+    assert [notebook.samples_to_score(True), notebook.samples_to_score(False), notebook.samples_to_score(True, ci=True)] == [1000, 10000, 200]
+
+
+def test_same_network_compares_weight_shapes():
+    from genlab import backend, notebook
+
+    backend.configure(None)
+    import keras
+
+    def dense(units):
+        inputs = keras.Input(shape=(784,))
+        return keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(units)(inputs)))
+
+    assert notebook.same_network(dense(64), dense(64))
+    assert not notebook.same_network(dense(64), dense(32))
+
+
+def test_no_user_page_speaks_of_how_genlab_was_made():
+    pages = [ROOT / "README.md", ROOT / "README.ko.md", *sorted((ROOT / "docs").glob("*.md")),
+             NOTEBOOKS / "answers.md", NOTEBOOKS / "answers.ko.md", *sorted((NOTEBOOKS / "sections").glob("*.py"))]
+    words = re.compile(r"\b(sessions?|engineers?|lent|issues?)\b|세션|엔지니어|이슈", re.I)
+    found = [f"{page.relative_to(ROOT)}: {match.group(0)!r}" for page in pages
+             for match in words.finditer(page.read_text(encoding="utf-8"))]
+    assert not found, "; ".join(found)
+    for page in [NOTEBOOKS / "answers.md", NOTEBOOKS / "answers.ko.md", *(NOTEBOOKS / "sections").glob("*.py")]:
+        assert "../shared" not in page.read_text(encoding="utf-8"), f"{page.name} names a folder outside the repository"
