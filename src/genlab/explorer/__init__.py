@@ -60,7 +60,8 @@ def launch(models: Sequence[Model], *, host: str = "127.0.0.1", port: int | None
         app.queue(default_concurrency_limit=CONCURRENT_REQUESTS)
         app.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=not block, share=False,
                    show_error=True, quiet=quiet, ssr_mode=False, max_file_size="5mb", footer_links=["settings"],
-                   css=_CSS, mcp_server=False, max_threads=2 * CONCURRENT_REQUESTS)
+                   css=_CSS, mcp_server=False, max_threads=2 * CONCURRENT_REQUESTS,
+                   run_history=False)   # Gradio would keep every answer in each browser, and offer an online store
     except OSError as error:
         raise GenlabError(f"the explorer cannot listen on {host}:{port} ({error}); pick another port with --port") from None
     return app, f"http://{host}:{port}/"
