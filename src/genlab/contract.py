@@ -200,6 +200,9 @@ class Family:
     # A density over 8-bit images (genlab likelihood); a family may still refuse a run whose
     # settings define none (e.g. a VAE whose decoder is no distribution over 8-bit pixels).
     likelihood: LikelihoodFunction | None = None
+    # The test images `genlab likelihood` scores when not told (-n): None, all of them; a bound that
+    # costs many network calls per image (diffusion's) declares fewer.
+    likelihood_images: int | None = None
     complete: CompleteFunction | None = None     # draw the rest of an image from its top rows
     denoises: bool = False              # codec().reconstruct removes noise (genlab.denoise applies)
     evaluate: EvaluateFunction | None = None

@@ -125,6 +125,10 @@ def likelihood(run: str | Path, images=None, n: int | None = None, *, seed: int 
         levels, what = levels_of(read_images_file(images), image_shape, where=str(images)), str(images)
     else:
         levels, what = levels_of(images, image_shape), "given images"
+    if n is None and images is None and family.likelihood_images is not None and family.likelihood_images < len(levels):
+        n = family.likelihood_images
+        log.warning(f"scoring the first {n} test images (the {family.name} family's default: its bound costs many network "
+                    "calls per image); -n N for more")
     if n is not None:
         levels = levels[:_count(n, "n (the number of images)")]
     started = time.perf_counter()
