@@ -348,7 +348,7 @@ def _run_command(args) -> int:
         print(table(["name", "family", "dataset", "test metrics", "size", "trained with"],
                     [[model.name, model.family, model.dataset or "-",
                       ", ".join(f"{key.removeprefix('sample_')} {value:.4g}" for key, value in model.metrics.items()) or "-",
-                      f"{model.bytes / 1000:.0f} kB", model.command] for model in models],
+                      (f"{model.bytes / 1e6:.1f} MB" if model.bytes >= 1e6 else f"{model.bytes / 1000:.0f} kB"), model.command] for model in models],
                     title="pretrained models: use NAME wherever a RUN folder goes, e.g. genlab sample NAME",
                     max_width=shutil.get_terminal_size((100, 24)).columns))
         return 0
