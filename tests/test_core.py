@@ -129,7 +129,7 @@ def test_sample_counts_are_checked_at_the_edge(gan_run, count, message):
 def test_interpolate_needs_two_steps_and_a_class_needs_a_conditional_run(gan_run):
     with raises_one_line(ConfigError, r"steps must be between 2 and 1000, got 0"):
         api.interpolate(gan_run.path, steps=0)
-    with raises_one_line(GenlabError, r"which is not conditional; a class needs a run of cgan or diffusion"):
+    with raises_one_line(GenlabError, r"which is not conditional; a class needs a run of cgan, diffusion"):
         api.sample(gan_run.path, 4, label=3)
 
 

@@ -293,7 +293,7 @@ def test_cli_sample_with_steps_eta_class_and_guidance(conditional_run, tmp_path,
 def test_cli_refuses_sampler_options_for_a_gan(tmp_path, capsys):
     run = tiny_run("gan", tmp_path / "gan")
     assert cli.main(["sample", str(run.path), "-n", "2", "--steps", "10"]) == 2
-    assert "a gan run's sampler has no option steps; sampler options apply to diffusion runs" in cli_error(capsys)
+    assert "a gan run's sampler has no option steps; sampler options apply to diffusion" in cli_error(capsys)
 
 
 def test_reverse_process_figure_and_fid_against_steps(trained_diffusion, tmp_path):
