@@ -453,8 +453,6 @@ def _run_command(args) -> int:
 
 def _density_command(args) -> int:
     """genlab likelihood / genlab complete (genlab.density)."""
-    import numpy as np
-
     from genlab import api, density, outputs
 
     if args.command == "likelihood":
@@ -479,9 +477,7 @@ def _density_command(args) -> int:
                              **_sampler_options(args))
     levels = density.levels_of(images)
     kept = drawn.shape[2] // 2 if args.keep_rows is None else args.keep_rows
-    given = levels.astype("float32") / 255.0
-    given[:, kept:] = 0.25                              # the rows the model drew, grey
-    rows = np.concatenate([given[:, None], drawn, (levels.astype("float32") / 255.0)[:, None]], axis=1)
+    rows = density.completion_rows(levels, drawn, kept)
     api.save_images(rows.reshape((-1,) + drawn.shape[2:]), out, columns=rows.shape[1], force=args.force, inputs=[args.run],
                     title=f"top {kept} rows given (left), {args.samples} completions, the original (right)")
     print(f"wrote {out} ({len(drawn)} images x {args.samples} completions)")

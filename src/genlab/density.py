@@ -197,3 +197,12 @@ def complete(run: str | Path, images, keep_rows: int | None = None, *, samples: 
         label = _count(label, "the class", minimum=0)
     return family.complete(opened, config, levels, keep_rows=keep_rows, samples=samples, seed=seed, label=label,
                            **_sample_options(family, options))
+
+
+def completion_rows(levels: np.ndarray, drawn: np.ndarray, keep_rows: int) -> np.ndarray:
+    """The completions figure's rows: per image, its kept rows (the rest grey), the completions
+    (float32 N x S x H x W x C in [0, 1]) and the original. Returns float32 N x (S + 2) x H x W x C."""
+    original = levels.astype(np.float32) / 255.0
+    given = original.copy()
+    given[:, keep_rows:] = 0.25                                  # the rows the model draws, grey
+    return np.concatenate([given[:, None], drawn.astype(np.float32), original[:, None]], axis=1)

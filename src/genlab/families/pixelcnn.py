@@ -238,10 +238,9 @@ def figures(run, config: PixelCNNConfig, network, dataset) -> None:
     samples, drawn = levels[:grid], levels[grid:]
     plotting.grid(samples.astype("float32") / 255.0, run.figures / "samples.png", columns=min(8, grid),
                   title=f"samples, one pixel at a time (T = {config.temperature:g})")
-    masked = dataset.x_test[:count].astype("float32") / 255.0
-    masked[:, keep:] = 0.25                                                           # the rows it must draw, grey
-    rows = np.concatenate([masked[:, None], drawn.astype("float32").reshape((count, each) + dataset.image_shape) / 255.0,
-                           (dataset.x_test[:count].astype("float32") / 255.0)[:, None]], axis=1)
+    from genlab.density import completion_rows
+
+    rows = completion_rows(dataset.x_test[:count], drawn.reshape((count, each) + dataset.image_shape) / 255.0, keep)
     plotting.grid(rows.reshape((-1,) + dataset.image_shape), run.figures / "completions.png", columns=each + 2,
                   row_labels=[f"#{index}" for index in range(count)],
                   title=f"completions: top {keep} rows given (left), {each} drawn, the original (right)")
