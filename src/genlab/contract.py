@@ -22,7 +22,7 @@ Unit = Literal["epochs", "steps"]
 Bound = Literal["exact", "upper"]
 Purpose = Literal["classify", "reconstruct", "generate"]
 Capability = Literal["sample", "latent_space", "interpolate", "encode", "reconstruct", "denoise", "likelihood",
-                     "complete", "export", "evaluate"]
+                     "complete", "score", "export", "evaluate"]
 CAPABILITIES: tuple[str, ...] = Capability.__args__   # type: ignore[attr-defined]
 
 # The config keys `--resume` may change for every family that has them: they lengthen or steer a
@@ -75,6 +75,12 @@ class CompleteFunction(Protocol):
         rows: float32 (N, samples, H, W, C) in [0, 1]."""
 
 
+class ScoreFunction(Protocol):
+    def __call__(self, run: Any, config: Any, images: Any, *, seed: int) -> "Score":
+        """The family's own out-of-distribution score of each image (uint8 N x H x W x C, 8-bit
+        levels): higher means less like the data the run learnt."""
+
+
 class BenchmarkFunction(Protocol):
     def __call__(self, *, data_dir: Any = None, steps: int | None = None) -> dict:
         """`genlab bench NAME`: the family's own speed figures (printed, and returned for --json)."""
@@ -108,6 +114,15 @@ class Density:
     bits: Any                           # float64 (N,)
     bound: Bound
     method: str
+
+
+@dataclass
+class Score:
+    """A family's own out-of-distribution score, one number per image, higher meaning "less like
+    the training data" (an energy E(x), a discriminator's -logit). Families with a density or a
+    codec need none: genlab.ood scores them by bits/dim or reconstruction error."""
+    values: Any                         # float64 (N,)
+    name: str                           # for a reader: "energy E(x)", "discriminator -logit"
 
 
 @dataclass
@@ -204,6 +219,9 @@ class Family:
     # costs many network calls per image (diffusion's) declares fewer.
     likelihood_images: int | None = None
     complete: CompleteFunction | None = None     # draw the rest of an image from its top rows
+    # An out-of-distribution score of the family's own (genlab ood), for a family whose runs have
+    # neither a density nor a codec, or whose own score says more (an energy-based model's energy).
+    score: ScoreFunction | None = None
     denoises: bool = False              # codec().reconstruct removes noise (genlab.denoise applies)
     evaluate: EvaluateFunction | None = None
     export: ExportFunction | None = None
@@ -229,7 +247,7 @@ class Family:
         present = {"sample": self.generate, "latent_space": self.latent_space, "interpolate": self.interpolate,
                    "encode": self.codec, "reconstruct": self.codec, "evaluate": self.evaluate, "export": self.export,
                    "denoise": self.codec if self.denoises else None, "likelihood": self.likelihood,
-                   "complete": self.complete}
+                   "complete": self.complete, "score": self.score or self.likelihood or self.codec}
         return frozenset(name for name, function in present.items() if function is not None)
 
     def can(self, capability: str) -> bool:
