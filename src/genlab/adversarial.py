@@ -412,3 +412,26 @@ def export(run, config):
     if is_conditional(generator):
         inputs.append(_export.label_input(num_classes_of(generator)))
     return _export.image_model(generator, inputs), {"role": "generator", "inputs": inputs}
+
+
+def score(run, config, images, *, seed: int):
+    """The discriminator's out-of-distribution score (genlab ood): -D(x), higher for images the
+    discriminator finds less real. A conditional discriminator scores each image under the class
+    it finds most real. Images: uint8 N x H x W x C."""
+    from genlab.contract import Score
+    from genlab.data import to_float
+
+    path = run.path / "discriminator.keras"
+    if not path.is_file():
+        raise GenlabError(f"{run.path} has no discriminator.keras (a pretrained copy ships only its generator); "
+                          f"score images with a run trained here (genlab train {run.family_name})")
+    discriminator = run.load_model("discriminator.keras")
+    pixels = to_float(np.asarray(images))                                          # (N, H, W, C) in [0, 1]
+    if len(discriminator.inputs) == 1:
+        outputs = discriminator.predict(pixels, batch_size=500, verbose=0).reshape(len(pixels), -1)[:, 0]
+    else:
+        classes = num_classes_of(discriminator)
+        outputs = np.max([discriminator.predict([pixels, np.full((len(pixels), 1), label, "int32")], batch_size=500,
+                                                verbose=0).reshape(len(pixels), -1)[:, 0]
+                          for label in range(classes)], axis=0)
+    return Score(values=-np.asarray(outputs, dtype=np.float64), name="-D(x), the discriminator's (critic's) output")

@@ -106,7 +106,7 @@ def train(config: CGANConfig, run, *, data_dir=None, verbose: int = 1, resume: b
 FAMILY = Family(name="cgan", summary="class-conditional GAN: label embedding into both networks, sample any digit",
                 config_class=CGANConfig, presets=PRESETS, train=train, unit="steps", purpose="generate", headline=(*SAMPLE_QUALITY, Metric("conditional_accuracy", "class accuracy", lower_is_better=False, format=".3f")),
                 title="conditional GAN", conditional=True,
-                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
+                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space, score=adversarial.score,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 inference_files=("generator.keras",), export=adversarial.export,
                 figures=("untrained.png", "losses.png", "progress.gif", "samples/step-000000.png"),

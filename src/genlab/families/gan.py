@@ -183,7 +183,7 @@ def train(config: GANConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
 FAMILY = Family(name="gan", summary="the chapter's GAN (conv D, upsampling G, z=32), trained with a compiled custom step",
                 config_class=GANConfig, presets=PRESETS, train=train, unit="steps", purpose="generate", headline=SAMPLE_QUALITY,
                 title="GAN", chapter_program=4,
-                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
+                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space, score=adversarial.score,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 inference_files=("generator.keras",), export=adversarial.export,
                 figures=("untrained.png", "losses.png", "progress.gif", "samples/step-000000.png", "strips"),

@@ -155,7 +155,7 @@ def train(config: WGANGPConfig, run, *, data_dir=None, verbose: int = 1, resume:
 FAMILY = Family(name="wgan-gp", summary="Wasserstein GAN with gradient penalty (critic, n_critic updates per G update)",
                 config_class=WGANGPConfig, presets=PRESETS, train=train, unit="steps", purpose="generate", headline=SAMPLE_QUALITY,
                 title="WGAN-GP",
-                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space,
+                generate=adversarial.generate, interpolate=adversarial.interpolate, latent_space=adversarial.latent_space, score=adversarial.score,
                 files=("generator.keras", "discriminator.keras", "checkpoints/latest.json"),
                 inference_files=("generator.keras",), export=adversarial.export,
                 figures=("untrained.png", "losses.png", "wasserstein.png", "progress.gif", "samples/step-000000.png"),
