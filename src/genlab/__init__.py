@@ -32,5 +32,6 @@ from genlab.api import (  # noqa: E402,F401
 )
 from genlab.chapter import run_chapter  # noqa: E402,F401
 from genlab.density import Likelihood, complete, likelihood  # noqa: E402,F401
+from genlab.out_of_distribution import OutOfDistribution, ood  # noqa: E402,F401
 from genlab.explorer import explore  # noqa: E402,F401
 from genlab.inventory import datasets, evaluators, info, load_dataset, train_evaluator  # noqa: E402,F401

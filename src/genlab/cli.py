@@ -183,6 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     likelihood.add_argument("--data-dir", default=None)
     _add_backend(likelihood)
 
+    ood = commands.add_parser(
+        "ood", help="how well a run's own score tells its test set from another dataset's (AUROC)",
+        description="Score the run's test images and another dataset's with the run's own score (bits/dim for a density, "
+                    "the energy or the discriminator's output, an autoencoder's reconstruction error) and report the AUROC "
+                    "of telling them apart (0.5 is chance; below 0.5 the score prefers the other dataset). A density also "
+                    "gets the complexity-corrected score: bits/dim minus the image's PNG size in bits/dim.")
+    ood.add_argument("run", help="run folder or pretrained:NAME")
+    ood.add_argument("--against", required=True, help="the other dataset: a name (fashion-mnist), an image folder or an .npz")
+    ood.add_argument("-n", dest="count", type=int, default=None, help="test images on each side (default: 2000)")
+    ood.add_argument("--seed", type=int, default=0, help="random seed of a score's sampling (default: 0)")
+    ood.add_argument("--out", default=None, help="histogram PNG (default: RUN/generated/ood-DATASET.png)")
+    ood.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ood.add_argument("--force", action="store_true", help="replace an existing file genlab did not write")
+    ood.add_argument("--data-dir", default=None)
+    _add_backend(ood)
+
     complete = commands.add_parser("complete", help="keep the top rows of test images and let a pixelcnn run draw the rest",
                                    epilog=SAMPLER_EPILOG)
     complete.add_argument("run", help="run folder or pretrained:NAME")
@@ -409,7 +425,7 @@ def _run_command(args) -> int:
         if args.json:
             api.save_json(result.rows or result.family_metrics, args.json, force=args.force, inputs=[args.samples or args.run])
         return 0
-    if args.command in ("likelihood", "complete"):
+    if args.command in ("likelihood", "complete", "ood"):
         return _density_command(args)
     if args.command == "export":
         out = api.export(args.run, args.format, args.out, force=args.force)
@@ -452,8 +468,24 @@ def _run_command(args) -> int:
 
 
 def _density_command(args) -> int:
-    """genlab likelihood / genlab complete (genlab.density)."""
+    """genlab likelihood / genlab complete (genlab.density) / genlab ood (genlab.ood)."""
     from genlab import api, density, outputs
+
+    if args.command == "ood":
+        from genlab import out_of_distribution as ood
+
+        against = Path(str(args.against)).name.replace(".npz", "") or "other"
+        out = Path(args.out) if args.out else api.output_folder(args.run) / f"ood-{against}.png"
+        _check_outputs(args, out)
+        if args.json:
+            outputs.file_target(args.json, force=args.force, inputs=[args.run], option="--json", suffixes=(".json",))
+        result = ood.ood(args.run, args.against, args.count, seed=args.seed, data_dir=args.data_dir)
+        print("\n".join(result.lines()))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {ood.figure(result, out)} (histograms of both datasets' scores)")
+        if args.json:
+            api.save_json(result.as_json(), args.json, force=args.force, inputs=[args.run])
+        return 0
 
     if args.command == "likelihood":
         if args.json:

@@ -266,3 +266,25 @@ def fid_against_seconds(series: Sequence[tuple[str, Sequence[float], Sequence[fl
         axis.set_title(title)
     figure.tight_layout()
     return _save(figure, path)
+
+
+def score_histograms(panels: Sequence[tuple[str, np.ndarray, np.ndarray]], names: tuple[str, str], path: str | Path,
+                     title: str | None = None) -> Path:
+    """Side-by-side histograms of two datasets' scores (`genlab ood`): `panels` is [(label,
+    scores of the run's own test set, scores of the other dataset's)], drawn over shared bins."""
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.6), squeeze=False)
+    for axis, (label, inside, outside) in zip(axes[0], panels):
+        both = np.concatenate([inside, outside])
+        # Bins over the central 99.8%: one wild score would otherwise squash both histograms to a line.
+        low, high = np.percentile(both, [0.1, 99.9])
+        bins = np.linspace(low, high if high > low else low + 1.0, 60)
+        for scores, name, colour in ((inside, names[0], "tab:blue"), (outside, names[1], "tab:orange")):
+            axis.hist(np.clip(scores, bins[0], bins[-1]), bins=bins, alpha=0.55, color=colour, label=f"{name} (test)")
+        axis.set_xlabel(label + "\n(higher = less like the training data)")
+        axis.set_ylabel("images")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, frameon=False, loc="upper right")
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return _save(figure, path)

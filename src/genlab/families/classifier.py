@@ -148,10 +148,20 @@ def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = F
     run.update_metrics(values)
     return values
 
+def score(run, config: ClassifierConfig, images, *, seed: int):
+    """Out-of-distribution score (genlab ood): minus the largest softmax probability, the
+    baseline of Hendrycks & Gimpel (2017): a classifier is less sure of images unlike its data."""
+    from scipy.special import softmax
+
+    from genlab.contract import Score
+
+    logits = run.load_model("model.keras").predict(inputs_for(config, np.asarray(images)), batch_size=500, verbose=0)
+    return Score(values=-softmax(np.asarray(logits, np.float64), axis=1).max(axis=1), name="-max softmax probability")
+
 
 FAMILY = Family(name="classifier", title="classifier (functional API)", chapter_program=1,
                 summary="the chapter's functional-API MNIST classifier (discriminative)",
-                config_class=ClassifierConfig, presets=PRESETS, train=train, unit="epochs", purpose="classify", evaluate=evaluate,
+                config_class=ClassifierConfig, presets=PRESETS, train=train, unit="epochs", purpose="classify", evaluate=evaluate, score=score,
                 headline=(Metric("test_accuracy", "test accuracy", lower_is_better=False),),
                 showcase=("curves.png", "loss (left axis) and accuracy (right axis, dashed) per epoch, training and validation"),
                 files=("model.keras",), figures=("confusion_matrix.png", "curves.png"), tiny=dict(epochs=1, batch_size=128))
