@@ -10,8 +10,8 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from genlab.data import embedded
-from genlab.data.dataset import KNOWN
+from genlab.data import embedded, mondrian
+from genlab.data.dataset import GENERATED, KNOWN
 from genlab.data.idx import CHUNK_BYTES, IDX_FILES, MAX_IDX_BYTES, idx_file, missing_idx_files, read_idx_shape
 from genlab.data.lookup import found, not_found_message, require_known
 from genlab.data.npz import read_npz
@@ -137,8 +137,12 @@ def _checksum_status(name: str, path: Path) -> str:
 
 def verify(name: str, data_dir: str | os.PathLike | None = None) -> str:
     """Check the first found copy of `name` against its folder's SHA256SUMS files and genlab's
-    own constants. Returns 'ok', 'mismatch: <file>' or 'no checksums'."""
+    own constants. Returns 'ok', 'mismatch: <file>' or 'no checksums'. A generated dataset
+    (mondrian) is generated and its arrays checked against the SHA-256 genlab pins."""
     name = require_known(name)
+    if name in GENERATED:
+        size = mondrian.DATASETS[name]
+        return "ok" if mondrian.digest(mondrian.load(size)) == mondrian.SHA256[size] else "mismatch: generated arrays"
     location = found(name, data_dir)
     if location is None:
         raise DataError(not_found_message(name, data_dir))
@@ -164,6 +168,11 @@ def describe(data_dir: str | os.PathLike | None = None) -> list[dict]:
     sizes (from the file headers) and checksum status."""
     rows = []
     for name in KNOWN:
+        if name in GENERATED:
+            # Made on demand, so always here; `verify` generates it to check its hash (seconds).
+            rows.append({"name": name, "location": "generated", "where": mondrian.SOURCE, "train": mondrian.TRAIN_COUNT,
+                         "test": mondrian.TEST_COUNT, "checksums": "generated"})
+            continue
         location = found(name, data_dir)
         if location is None:
             rows.append({"name": name, "location": None, "where": "not found", "train": None, "test": None, "checksums": "not found"})

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from genlab.data.dataset import KNOWN, Dataset
+from genlab.data import mondrian
+from genlab.data.dataset import GENERATED, KNOWN, Dataset
 from genlab.data.folders import check_options, conform, load_image_folder
 from genlab.data.idx import IDX_FILES, idx_file, load_idx_folder
 from genlab.data.lookup import canonical_name, dataset_value_problem, unknown_name_message
@@ -102,6 +103,9 @@ def load(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = N
             raise DataError(problem)
         text = str(name_or_path)
         name = canonical_name(text)
+        if name in GENERATED and image_size in mondrian.DATASETS.values():
+            # Paintings are drawn at either size (sharp lines), not resized from the other.
+            name = next(other for other, size in mondrian.DATASETS.items() if size == image_size)
         if name is not None:
             dataset = load_known(name, data_dir, download)
         elif _exists(_expanded(text)) or _looks_like_path(text):

@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.data import embedded
-from genlab.data.dataset import Dataset
+from genlab.data import embedded, mondrian
+from genlab.data.dataset import CLASS_NAMES, GENERATED, Dataset
 from genlab.data.download import DownloadFailed, download
 from genlab.data.idx import load_idx_folder, missing_idx_files
 from genlab.data.lookup import cache_root, candidate_folders, explicit_dir_message, is_complete, not_found_message
@@ -62,7 +62,16 @@ def _announce(dataset: Dataset, label: str, requested: str) -> None:
                 len(dataset.x_test), dataset.source, label, instead)
 
 
+def load_generated(name: str) -> Dataset:
+    """A dataset genlab makes itself (mondrian, mondrian-32): the same arrays on every machine,
+    wherever data_dir points and whether or not downloads are allowed."""
+    x_train, y_train, x_test, y_test = mondrian.load(mondrian.DATASETS[name])
+    return Dataset(name, x_train, y_train, x_test, y_test, CLASS_NAMES[name], source=mondrian.SOURCE)
+
+
 def load_known(name: str, data_dir: str | os.PathLike | None, download_allowed: bool) -> Dataset:
+    if name in GENERATED:
+        return load_generated(name)
     candidates = candidate_folders(name, data_dir)
     key = (name, tuple(candidates))
     remembered = _RESOLVED.get(key)
