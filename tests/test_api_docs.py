@@ -13,7 +13,7 @@ from genlab import api
 PUBLIC = [name for name in genlab.__dict__ if not name.startswith("_")
           and inspect.isfunction(getattr(genlab, name)) and getattr(genlab, name).__module__ in
           ("genlab.api", "genlab.saving", "genlab.sessions", "genlab.chapter", "genlab.explorer", "genlab.inventory",
-           "genlab.density")]
+           "genlab.density", "genlab.out_of_distribution")]
 PUBLIC += ["input_images", "load_samples_file", "save_comparison", "save_json"]   # documented in the README, reached as genlab.api.*
 
 

@@ -80,3 +80,18 @@ def test_cli_writes_the_figure_and_the_json(shared_tiny_run, tmp_path, capsys):
     assert written["n"] == 32 and written["against"] == "inverted" and written["corrected_auroc"] is None
     assert f"{written['auroc']:.3f}" in printed and "reconstruction error" in printed
     assert Image.open(figure).size[0] > 300
+
+
+def test_encode_then_decode_goes_through_the_latent_space(shared_tiny_run):
+    # genlab.encode gives the points latent_space(run).decode turns back into images: for an
+    # autoencoder, decode(encode(x)) is its reconstruction.
+    import genlab
+    from genlab import data
+
+    run = shared_tiny_run("ae", architecture="dense")
+    images = data.to_float(data.load("mnist-5k").x_test[:5])
+    points = genlab.encode(run.path, images)
+    assert points.shape == (5, genlab.latent_space(run.path).size)
+    np.testing.assert_allclose(genlab.latent_space(run.path).decode(points), genlab.reconstruct(run.path, images), atol=1e-5)
+    with raises_one_line(GenlabError, "has no encoder; encode needs a run of"):
+        genlab.encode(shared_tiny_run("gan").path, images)

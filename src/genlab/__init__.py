@@ -18,6 +18,7 @@ from genlab.api import (  # noqa: E402,F401
     PretrainedModel,
     config_help,
     denoise,
+    encode,
     evaluate,
     export,
     interpolate,

@@ -232,9 +232,28 @@ def input_images(run: str | Path | Run, images) -> np.ndarray:
 
 
 def _image_shape(run: Run) -> tuple[int, int, int]:
-    from genlab.exporting import image_shape
+    return run.image_shape()
 
-    return image_shape(run.load_model("decoder.keras").output_shape[1:])   # a dense decoder's flat 784 -> 28 x 28 x 1
+
+def encode(run: str | Path, images) -> np.ndarray:
+    """The latent points of images, for a run with an encoder (ae, dae, vae: the code or the
+    posterior's mean; a flow: its exact, invertible latent).
+
+    Parameters:
+        run: the run folder, or "pretrained:NAME".
+        images: as for `reconstruct`: an array N x H x W [x C] in [0, 1], or a PNG/JPEG/.npy path.
+
+    Returns:
+        float64 array (N, size): one point per image; `latent_space(run).decode(points)` turns
+        them back into images.
+
+    Example:
+        >>> points = genlab.encode("runs/vae-20261122-101500", test_images[:2])
+    """
+    opened, family, config = open_run(run)
+    if family.codec is None:
+        raise GenlabError(f"{run} is a {family.name} run, which has no encoder; encode needs a run of {_families_that('encode')}")
+    return np.asarray(family.codec(opened, config).encode(input_images(opened, images)), dtype=np.float64)
 
 
 def reconstruct(run: str | Path, images) -> np.ndarray:

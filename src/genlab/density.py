@@ -83,10 +83,8 @@ def read_images_file(path: str | Path) -> np.ndarray:
 
 
 def run_image_shape(run) -> tuple[int, int, int]:
-    """The H x W x C of the images a run's model.keras takes (a dense network's flat 784: 28 x 28 x 1)."""
-    from genlab.exporting import image_shape
-
-    return image_shape(tuple(run.load_model("model.keras").inputs[0].shape[1:]))
+    """The H x W x C of the images a run models (genlab.runs.Run.image_shape)."""
+    return run.image_shape()
 
 
 def likelihood(run: str | Path, images=None, n: int | None = None, *, seed: int = DEFAULT_SEED,

@@ -227,6 +227,22 @@ class Run:
                            f"train your own with its command (genlab pretrained lists it)")
         return load_inference_model(path)
 
+    # Where a run's image shape is read from: the first of these files it holds (a decoder's or a
+    # generator's output, a density's or a flow's input).
+    IMAGE_SHAPE_SOURCES = (("decoder.keras", "output"), ("model.keras", "input"), ("generator.keras", "output"))
+
+    def image_shape(self) -> tuple[int, int, int]:
+        """H x W x C of the images this run's networks model (a dense network's flat 784: 28 x 28 x 1)."""
+        from genlab.exporting import image_shape
+
+        for name, side in self.IMAGE_SHAPE_SOURCES:
+            if (self.path / name).is_file():
+                model = self.load_model(name)
+                return image_shape(model.output_shape[1:] if side == "output" else model.inputs[0].shape[1:])
+        names = ", ".join(name for name, _ in self.IMAGE_SHAPE_SOURCES)
+        raise RunError(f"{self.path} holds none of {names}, so its image size is unknown; the run is unfinished or damaged "
+                       "(retrain it)")
+
 
 # What a training writes before its first checkpoint (all of it genlab's own).
 _EARLY_ENTRIES = {"config.toml", "metrics.json", "history.csv", "figures", "logs", "checkpoints"}
