@@ -58,11 +58,32 @@ def check_safe(path: str | Path) -> None:
             raise UnsafeModelError(f"{path} contains serialised Python code; genlab refuses it")
 
 
+def _import_registered_layers(path: Path) -> None:
+    """Import the genlab modules that define the registered layers (genlab>NAME) a model file
+    names: a family's own layers are registered with Keras when their module is imported, which
+    happens only once that family is used, and a file is loaded from wherever genlab needs it."""
+    import importlib
+
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    modules = {node["module"] for node in _walk(config)
+               if str(node.get("registered_name", "")).startswith("genlab>") and isinstance(node.get("module"), str)}
+    for module in sorted(modules):
+        if not module.startswith("genlab.") or module.rsplit(".", 1)[-1].startswith("_"):
+            raise RunError(f"{path} names layers of {module}, which is no module of genlab's layers; restore the file from a copy")
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise RunError(f"{path} names layers of {module}, which this genlab does not have; "
+                           "update genlab, or restore the file from a copy") from error
+
+
 def load_model(path: str | Path, compile: bool = False):
     """Load a `.keras` file with safe mode on, after refusing code-carrying layers."""
     import keras
 
     check_safe(path)
+    _import_registered_layers(Path(path))
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except ValueError as error:
