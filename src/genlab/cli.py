@@ -213,10 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--data-dir", default=None)
     _add_backend(complete)
 
-    evaluator = commands.add_parser("evaluator", help="(maintainers) train the shipped evaluator network for a dataset")
+    evaluator = commands.add_parser(
+        "evaluator", help="train an evaluator network for your data (FID and the rest for any dataset), or show them",
+        description="genlab evaluate scores samples in an evaluator network's features. mnist, fashion-mnist and mondrian "
+                    "ship one; `train` makes one for any other data (a folder, an .npz): a classifier of its classes, or "
+                    "self-supervised where it has none, kept in genlab's cache under the data's fingerprint.")
     evaluator.add_argument("action", choices=["train", "show"])
-    evaluator.add_argument("--dataset", default="mnist")
+    evaluator.add_argument("--dataset", default="mnist", help="a dataset name, an image folder or an .npz")
     evaluator.add_argument("--epochs", type=int, default=8)
+    evaluator.add_argument("--image-size", type=int, default=None, help="resize images as a run with this image_size does")
+    evaluator.add_argument("--channels", type=int, default=None, choices=[1, 3], help="convert images to 1 or 3 channels")
+    evaluator.add_argument("--ship", action="store_true", help="(maintainers) rebuild the evaluator shipped for a known dataset")
     evaluator.add_argument("--data-dir", default=None)
 
     commands.add_parser("pretrained", help="the models shipped inside genlab (use them as pretrained:NAME wherever a RUN goes)",
@@ -353,8 +360,13 @@ def _run_command(args) -> int:
     if args.command == "evaluator":
         from genlab import inventory
 
-        entry = (inventory.train_evaluator(args.dataset, args.epochs, args.data_dir) if args.action == "train"
-                 else inventory.evaluators())
+        if args.action == "show":
+            rows = [(name, f"{entry.get('test_accuracy', '?')}", entry.get("kind", "classifier"),
+                     entry.get("kept in", "shipped with genlab")) for name, entry in inventory.evaluators().items()]
+            print(table(["dataset", "test accuracy", "kind", "where"], rows, title="evaluators"))
+            return 0
+        entry = inventory.train_evaluator(args.dataset, args.epochs, args.data_dir, ship=args.ship, image_size=args.image_size,
+                                          channels=args.channels)
         print(summary_table(sorted((str(key), str(value)) for key, value in entry.items()), title="evaluator"))
         return 0
     if args.command == "pretrained":

@@ -64,37 +64,54 @@ def info(backend: str | None = None) -> dict[str, str]:
 
 
 def evaluators() -> dict[str, dict]:
-    """The shipped evaluator networks (FID, precision/recall... are computed in their features).
+    """The evaluator networks (FID, precision/recall... are computed in their features): those
+    shipped with genlab and those `genlab evaluator train` made for your data.
 
     Parameters:
         (none)
 
     Returns:
-        dataset name -> its entry: file, SHA-256, test accuracy.
+        dataset name -> its entry: file, SHA-256, test accuracy (yours also: kind, where it is kept).
 
     Example:
         >>> genlab.evaluators()["mnist"]["test_accuracy"]
     """
+    import json
+
     from genlab import evaluator
 
-    return evaluator.registry()
+    found = dict(evaluator.registry())
+    for entry_path in sorted(evaluator.user_folder().glob("*/evaluator.json")):
+        try:
+            entry = json.loads(entry_path.read_text())
+            found[f"{entry['dataset']} (yours)"] = {**entry, "kept in": str(entry_path.parent)}
+        except (OSError, ValueError, KeyError, TypeError):
+            found[f"{entry_path.parent.name} (damaged)"] = {"kept in": str(entry_path.parent)}
+    return found
 
 
-def train_evaluator(dataset: str = "mnist", epochs: int = 8, data_dir: str | Path | None = None) -> dict:
-    """Train the evaluator network for `dataset` and write it beside the shipped ones (maintainers).
+def train_evaluator(dataset: str = "mnist", epochs: int = 8, data_dir: str | Path | None = None, *, ship: bool = False,
+                    image_size: int | None = None, channels: int | None = None) -> dict:
+    """Train an evaluator network for a dataset, so that `genlab evaluate` can score samples of it.
 
     Parameters:
-        dataset: the dataset's name ("mnist", "fashion-mnist").
+        dataset: a dataset's name, an image folder or an .npz (genlab.load_dataset reads it).
+            With classes (sub-folders, labels) the evaluator is a classifier of them; without,
+            it learns self-supervised (which way each image was turned).
         epochs: passes over its training set.
         data_dir: where to find it (as for `train`).
+        ship: (maintainers) rebuild the evaluator genlab ships for a known dataset, in its assets.
+        image_size: resize the images as a run with this image_size does (folders, .npz).
+        channels: 1 or 3, convert the images as a run with these channels does.
 
     Returns:
-        The evaluator's registry entry (file, SHA-256, test accuracy).
+        The evaluator's entry: file, SHA-256, test accuracy, kind and (yours) where it is kept,
+        under the fingerprint of the data.
 
     Example:
-        >>> genlab.train_evaluator("fashion-mnist", epochs=8)
+        >>> genlab.train_evaluator("photos/", epochs=8, image_size=32)
     """
     from genlab import evaluator
 
     _backend.configure(None)
-    return evaluator.train(dataset, _count(epochs, "epochs"), data_dir)
+    return evaluator.train(str(dataset), _count(epochs, "epochs"), data_dir, ship=ship, image_size=image_size, channels=channels)

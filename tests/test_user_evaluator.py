@@ -1,0 +1,98 @@
+"""An evaluator for any dataset: `genlab evaluator train --dataset FOLDER` on colour images the
+test makes itself (mixed sizes, JPEG and PNG, a few grey), kept under the data's fingerprint and
+found again by `genlab evaluate`."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import raises_one_line
+from PIL import Image
+
+from genlab import cli, data, evaluator
+from genlab.errors import GenlabError
+
+
+def painted(folder, count: int, colour: tuple[int, int, int], rng, shape: str) -> None:
+    """`count` images of a coloured square or disc on noise that darkens towards the bottom (as
+    a sky does above the ground), of mixed sizes and formats."""
+    folder.mkdir(parents=True)
+    for index in range(count):
+        height, width = (40, 40) if index % 3 else (48, 36)
+        shade = np.linspace(200, 60, height)[:, None, None]
+        pixels = np.clip(shade + rng.integers(-20, 20, (height, width, 3)), 0, 255).astype(np.uint8)
+        rows, columns = np.mgrid[:height, :width]
+        centre_row, centre_column, radius = rng.integers(12, height - 12), rng.integers(12, width - 12), rng.integers(6, 11)
+        if shape == "square":
+            inside = (abs(rows - centre_row) < radius) & (abs(columns - centre_column) < radius)
+        else:
+            inside = (rows - centre_row) ** 2 + (columns - centre_column) ** 2 < radius ** 2
+        pixels[inside] = colour
+        image = Image.fromarray(pixels)
+        if index % 10 == 9:
+            image = image.convert("L")       # a few grey photos among the colour ones
+        image.save(folder / f"{index:03d}.{'jpg' if index % 2 else 'png'}", quality=95)
+
+
+@pytest.fixture
+def photos(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    painted(tmp_path / "photos" / "red-squares", 60, (200, 30, 30), rng, "square")
+    painted(tmp_path / "photos" / "blue-discs", 60, (30, 40, 200), rng, "disc")
+    return tmp_path / "photos"
+
+
+def test_evaluator_for_a_folder_is_kept_under_its_fingerprint_and_found_again(photos, capsys):
+    assert cli.main(["evaluator", "train", "--dataset", str(photos), "--image-size", "32", "--epochs", "3"]) == 0
+    dataset = data.load(str(photos), image_size=32)
+    key = evaluator.fingerprint(dataset)
+    folder = evaluator.user_folder() / key[:16]
+    entry = json.loads((folder / "evaluator.json").read_text())
+    assert entry["kind"] == "classifier" and entry["image_shape"] == [32, 32, 3]
+    assert entry["sha256"] == evaluator.sha256(folder / "evaluator.keras")
+    # Two colours, two shapes: a classifier beats chance on the held-out tenth.
+    assert entry["test_accuracy"] > 0.7
+    found = evaluator.load(dataset)
+    assert found.source == str(folder) and found.sha256 == entry["sha256"]
+    features, probabilities = found.embed(data.to_float(dataset.x_test))
+    assert features.shape == (len(dataset.x_test), 128) and probabilities.shape == (len(dataset.x_test), 2)
+    # The same images at another size are other data: no evaluator, and the message says how to get one.
+    with raises_one_line(GenlabError, "no evaluator for .*genlab evaluator train --dataset"):
+        evaluator.load(data.load(str(photos), image_size=16))
+    assert cli.main(["evaluator", "show"]) == 0
+    assert "photos (yours)" in capsys.readouterr().out
+
+
+def test_a_changed_evaluator_file_is_refused(photos):
+    evaluator.train(str(photos), epochs=1, image_size=32, verbose=0)
+    dataset = data.load(str(photos), image_size=32)
+    evaluator._CACHE.clear()
+    path = evaluator.user_folder() / evaluator.fingerprint(dataset)[:16] / "evaluator.keras"
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with raises_one_line(GenlabError, "was changed, so its numbers would not be comparable: train it again"):
+        evaluator.load(dataset)
+
+
+def test_data_without_classes_gets_a_self_supervised_evaluator(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    painted(tmp_path / "one-kind", 60, (30, 160, 40), np.random.default_rng(1), "disc")
+    entry = evaluator.train(str(tmp_path / "one-kind"), epochs=2, image_size=32, verbose=0)
+    assert entry["kind"].startswith("self-supervised")
+    # Turning an image is learnable from its content: better than the 1 in 4 of guessing.
+    assert entry["test_accuracy"] > 0.3
+
+
+def test_rotations_label_each_turn():
+    images = np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3, 1)
+    turned, labels = evaluator.rotated(images)
+    assert turned.shape == (8, 3, 3, 1) and labels.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    np.testing.assert_array_equal(turned[2, :, :, 0], np.rot90(images[0, :, :, 0]))
+    wide, labels = evaluator.rotated(np.zeros((1, 2, 3, 1), np.float32))
+    assert wide.shape == (2, 2, 3, 1) and labels.tolist() == [0, 1]
+
+
+def test_a_dataset_with_a_shipped_evaluator_keeps_it():
+    with raises_one_line(GenlabError, "has the evaluator shipped with genlab"):
+        evaluator.train("mnist-5k", epochs=1, verbose=0)
