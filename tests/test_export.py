@@ -15,8 +15,9 @@ from genlab.errors import GenlabError, RunError
 
 ATOL = 1e-5
 # Each family's exported network is a different code path: the plain and conditional generators,
-# the VAE's and AE's decoders (normal / fitted-Gaussian latents), the DAE's denoiser.
-FAMILIES = ["gan", "cgan", "vae", "ae", "dae"]
+# the VAE's and AE's decoders (normal / fitted-Gaussian latents), the DAE's denoiser, the flow's
+# inverse (its own layers, registered with Keras).
+FAMILIES = ["gan", "cgan", "vae", "ae", "dae", "flow"]
 ONNX_MISSING = [name for name in ("onnxruntime", "tf2onnx", "onnx") if importlib.util.find_spec(name) is None]
 needs_onnx = pytest.mark.skipif(bool(ONNX_MISSING), reason=f"{', '.join(ONNX_MISSING)} not installed "
                                                            "(pip install -e \".[export]\")")
@@ -25,7 +26,7 @@ needs_onnx = pytest.mark.skipif(bool(ONNX_MISSING), reason=f"{', '.join(ONNX_MIS
 # The settings of test_families.py's runs (and test_pretrained.py's small cGAN), so that the
 # session trains each once (conftest.shared_tiny_run); "conv" is the autoencoders' default.
 SETTINGS = {"gan": {}, "cgan": {"embedding_dim": 8}, "vae": {"architecture": "conv"}, "ae": {"architecture": "conv"},
-            "dae": {"architecture": "conv"}}
+            "dae": {"architecture": "conv"}, "flow": {}}
 
 
 @pytest.fixture(scope="module")
