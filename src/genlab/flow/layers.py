@@ -33,15 +33,16 @@ def _per_image(x, value):
 
 
 class FlowLayer(keras.layers.Layer):
-    """A bijection: call(x) -> (y, log_det per image); call(y, inverse=True) -> x."""
+    """A bijection: call(x) -> (y, log_det per image); call(y, inverse=True) -> x. (Its two
+    directions are `transform` and `invert`: `forward` is torch's name for a module's call.)"""
 
     def call(self, inputs, inverse: bool = False):
-        return self.backward(inputs) if inverse else self.forward(inputs)
+        return self.invert(inputs) if inverse else self.transform(inputs)
 
-    def forward(self, x):
+    def transform(self, x):
         raise NotImplementedError
 
-    def backward(self, y):
+    def invert(self, y):
         raise NotImplementedError
 
 
@@ -56,14 +57,14 @@ class LogitTransform(FlowLayer):
         super().__init__(**kwargs)
         self.alpha = float(alpha)
 
-    def forward(self, y):
+    def transform(self, y):
         squeezed = self.alpha + (1.0 - 2.0 * self.alpha) * y
         z = ops.log(squeezed) - ops.log1p(-squeezed)
         # d logit(s)/ds = 1 / (s (1 - s)), ds/dy = 1 - 2 alpha
         log_det = math.log(1.0 - 2.0 * self.alpha) - ops.log(squeezed) - ops.log1p(-squeezed)
         return z, ops.sum(log_det, axis=_other_axes(y))
 
-    def backward(self, z):
+    def invert(self, z):
         return (ops.sigmoid(z) - self.alpha) / (1.0 - 2.0 * self.alpha)
 
     def get_config(self):
@@ -76,13 +77,13 @@ class Squeeze(FlowLayer):
     """N x H x W x C -> N x H/2 x W/2 x 4C: each 2 x 2 block of pixels becomes one pixel's
     channels (RealNVP's squeeze), so couplings split channels that were neighbours in space."""
 
-    def forward(self, x):
+    def transform(self, x):
         height, width, channels = x.shape[1:]
         blocks = ops.reshape(x, (-1, height // 2, 2, width // 2, 2, channels))
         y = ops.reshape(ops.transpose(blocks, (0, 1, 3, 2, 4, 5)), (-1, height // 2, width // 2, 4 * channels))
         return y, _per_image(x, 0.0)
 
-    def backward(self, y):
+    def invert(self, y):
         height, width, channels = y.shape[1:]
         blocks = ops.reshape(y, (-1, height, width, 2, 2, channels // 4))
         return ops.reshape(ops.transpose(blocks, (0, 1, 3, 2, 4, 5)), (-1, 2 * height, 2 * width, channels // 4))
@@ -144,11 +145,11 @@ class ActivationNormalization(FlowLayer):
         self.bias = self.add_weight(shape=(channels,), initializer="zeros", name="bias")
         self.log_scale = self.add_weight(shape=(channels,), initializer="zeros", name="log_scale")
 
-    def forward(self, x):
+    def transform(self, x):
         pixels = int(np.prod(x.shape[1:-1]))
         return (x + self.bias) * ops.exp(self.log_scale), _per_image(x, pixels * ops.sum(self.log_scale))
 
-    def backward(self, y):
+    def invert(self, y):
         return y * ops.exp(-self.log_scale) - self.bias
 
     def initialize(self, x) -> None:
@@ -198,7 +199,7 @@ class InvertibleConvolution(FlowLayer):
         upper = self.upper * ops.transpose(mask) + ops.diag(self.sign * ops.exp(self.log_abs_diagonal))
         return ops.matmul(self.permutation, ops.matmul(lower, upper))             # (C, C)
 
-    def forward(self, x):
+    def transform(self, x):
         pixels = int(np.prod(x.shape[1:-1]))
         y = ops.matmul(x, ops.transpose(self.matrix()))                             # each pixel's channels: W x
         return y, _per_image(x, pixels * ops.sum(self.log_abs_diagonal))
@@ -213,7 +214,7 @@ class InvertibleConvolution(FlowLayer):
         upper_inverse = _unit_triangular_inverse(self.upper * ops.transpose(mask) / diagonal[:, None], channels) / diagonal[None, :]
         return ops.matmul(upper_inverse, ops.matmul(lower_inverse, ops.transpose(self.permutation)))
 
-    def backward(self, y):
+    def invert(self, y):
         return ops.matmul(y, ops.transpose(self.inverse_matrix()))
 
     def get_config(self):
@@ -254,15 +255,15 @@ class AffineCoupling(FlowLayer):
     def _shift_and_log_scale(self, kept):
         out = self.last(self.middle(self.first(kept)))                   # (N, H, W, 2 * changed)
         changed = out.shape[-1] // 2
-        return out[..., :changed], self.scale * ops.tanh(out[..., changed:])
+        return out[..., :changed], ops.multiply(ops.tanh(out[..., changed:]), self.scale)
 
-    def forward(self, x):
+    def transform(self, x):
         kept, changed = x[..., :self.kept], x[..., self.kept:]
         shift, log_scale = self._shift_and_log_scale(kept)
         y = ops.concatenate([kept, changed * ops.exp(log_scale) + shift], axis=-1)
         return y, ops.sum(log_scale, axis=_other_axes(log_scale))
 
-    def backward(self, y):
+    def invert(self, y):
         kept, changed = y[..., :self.kept], y[..., self.kept:]
         shift, log_scale = self._shift_and_log_scale(kept)
         return ops.concatenate([kept, (changed - shift) * ops.exp(-log_scale)], axis=-1)
