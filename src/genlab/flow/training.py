@@ -35,4 +35,4 @@ def compile_trainer(trainer, *, learning_rate: float, warmup_steps: int, clip_no
     from genlab import backend
 
     optimizer = keras.optimizers.Adam(WarmUp(learning_rate, warmup_steps), global_clipnorm=clip_norm or None)
-    trainer.compile(optimizer=optimizer, loss=mean_bits, jit_compile=False, steps_per_execution=backend.steps_per_execution(steps_per_execution))
+    trainer.compile(optimizer=optimizer, loss=mean_bits, steps_per_execution=backend.steps_per_execution(steps_per_execution))
