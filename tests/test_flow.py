@@ -153,6 +153,28 @@ def test_change_of_variables_gives_the_closed_form_gaussian_density():
     np.testing.assert_allclose(-log_density, expected, atol=1e-4)
 
 
+def test_the_variational_dequantizer_s_log_q_is_its_jacobian_s(float64):
+    """q(u | x): u = sigmoid(h(noise; x)) with noise ~ N(0, I), so log q(u) = log N(noise) -
+    log |det du/dnoise|, the Jacobian found by finite differences through the whole dequantizer."""
+    from genlab.flow.variational import build_dequantizer
+
+    dequantizer = build_dequantizer((4, 4, 1), depth=2, hidden=4, seed=0)
+    rng = np.random.default_rng(8)
+    for layer in dequantizer.layers:
+        _scrambled(layer, rng, 0.3)
+    levels = rng.integers(0, 256, (2, 4, 4, 1)).astype("float64")
+    noise = rng.normal(0.0, 1.0, (2, 4, 4, 1))
+    y, log_q = (np.asarray(value) for value in dequantizer([levels, noise]))
+    u = 256.0 * y - levels
+    assert (u > 0).all() and (u < 1).all()
+    for image in range(2):
+        def noise_to_u(one, image=image):
+            return 256.0 * np.asarray(dequantizer([levels[image:image + 1], one[None]])[0])[0] - levels[image]
+
+        log_normal = float(np.sum(-0.5 * noise[image] ** 2 - 0.5 * math.log(2 * math.pi)))
+        assert log_q[image] == pytest.approx(log_normal - _numeric_log_det(noise_to_u, noise[image]), abs=1e-6)
+
+
 def test_a_density_uniform_on_the_pixels_range_costs_eight_bits_per_dim():
     """The uniform density on [0, 256)^D is y = (x + u) / 256 uniform on [0, 1)^D: as a flow, z =
     Phi^-1(y) per pixel (standard normal under the model), log |det| = -log phi(z) per pixel. Through
@@ -254,6 +276,16 @@ def test_likelihood_names_its_bound_and_takes_more_draws(tiny, mnist5k):
     eight = image_bits(encoder, mnist5k.x_test[:64], seed=0, samples=8) / 784
     # A flow's density changes little within a pixel's bin: the k-draw bound is a little below.
     assert np.isfinite(eight).all() and abs(eight.mean() - one.mean()) < 0.05
+
+
+def test_a_variational_run_scores_its_own_bound(shared_tiny_run, mnist5k):
+    run = shared_tiny_run("flow", dequantization="variational")
+    assert (run.path / "dequantizer.keras").is_file()
+    result = density.likelihood(run.path, mnist5k.x_test[:64])
+    assert result.bound == "upper" and result.method == "flow, variational dequantization (1 sample)"
+    assert 0.0 < result.bits_per_dim < 8.0
+    digits = data.to_float(mnist5k.x_test[:4])
+    assert np.abs(api.reconstruct(run.path, digits) - digits).max() < 1e-4
 
 
 def test_the_model_files_load_in_a_fresh_python_through_genlab_and_plain_keras(tiny):

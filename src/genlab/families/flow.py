@@ -38,6 +38,8 @@ from genlab.errors import ConfigError, DataError, GenlabError
 from genlab.flow.codes import BATCH, decode, draw, encode
 
 PRESETS = {"chapter": {}, "default": {}}      # the chapter has no flow: its preset is genlab's recipe
+DEQUANTIZATIONS = ("uniform", "variational")
+DEQUANTIZER_FILE = "dequantizer.keras"        # a variational run's q(u | x), which its likelihood reads
 
 
 @dataclass
@@ -47,6 +49,9 @@ class FlowConfig:
     depth: int = describe(4, "steps per scale, each activation normalization + invertible 1x1 convolution + affine coupling")
     hidden: int = describe(64, "feature maps of each coupling's network (conv 3x3, conv 1x1, conv 3x3)")
     logit_alpha: float = describe(0.05, "the logit's margin: logit(alpha + (1 - 2 alpha) y) keeps the ends finite")
+    dequantization: str = describe("uniform", "uniform (u ~ U[0, 1) added to each 8-bit level) or variational (u from a "
+                                              "learnt flow q(u | x): a tighter bound, slower updates)")
+    dequantizer_depth: int = describe(2, "dequantization=variational: steps of the dequantizer's flow")
     epochs: int = describe(20, "passes over the training set (time_budget_s may stop earlier)")
     time_budget_s: float = describe(0.0, "stop training after this many seconds of training (0: no limit); the last epoch is then partial")
     batch_size: int = describe(64, "images per update")
@@ -63,7 +68,9 @@ class FlowConfig:
     seed: int = describe(0, "random seed (weights, shuffling, dequantization noise, samples)")
 
     def validate(self):
-        for key in ("scales", "depth", "hidden", "epochs", "batch_size", "steps_per_execution", "log_every",
+        if self.dequantization not in DEQUANTIZATIONS:
+            raise ConfigError(f"dequantization '{self.dequantization}' is unknown; choose one of {', '.join(DEQUANTIZATIONS)}")
+        for key in ("scales", "depth", "hidden", "dequantizer_depth", "epochs", "batch_size", "steps_per_execution", "log_every",
                     "likelihood_samples", "validation_images", "sample_grid"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
@@ -100,7 +107,8 @@ def train(config: FlowConfig, run, *, data_dir=None, verbose: int = 1, resume: b
     from genlab.flow.dequantization import dequantized
 
     dataset = data.load(config.dataset, data_dir)
-    flow = network.build(architecture(config, dataset.image_shape), dequantization_seed=config.seed)
+    flow = network.build(architecture(config, dataset.image_shape), dequantization_seed=config.seed,
+                         variational_depth=config.dequantizer_depth if config.dequantization == "variational" else 0)
     x_train = dataset.x_train[slice(0, config.train_images or None)]
     if len(x_train) < config.batch_size:
         raise ConfigError(f"batch_size {config.batch_size} is more than the {len(x_train)} training images; lower batch_size")
@@ -117,10 +125,12 @@ def train(config: FlowConfig, run, *, data_dir=None, verbose: int = 1, resume: b
                           observers=[StepLog(run, config.log_every)])
     run.save_model(flow.encoder, "model.keras")
     run.save_model(flow.decoder, "decoder.keras")
+    if flow.dequantizer is not None:
+        run.save_model(flow.dequantizer, DEQUANTIZER_FILE)
 
     from genlab.metrics import likelihood as metric
 
-    bits = image_bits(flow.encoder, dataset.x_test, seed=config.seed + 1)
+    bits = image_bits(flow.encoder, dataset.x_test, seed=config.seed + 1, dequantizer=flow.dequantizer)
     mean, error = metric.mean_and_std_error(metric.bits_per_dim(bits, flow.dimensions))
     steps = int(backend.to_numpy(flow.trainer.optimizer.iterations))
     metrics = {"dataset": dataset.name, "data_source": dataset.source, "parameters": int(flow.encoder.count_params()),
@@ -133,9 +143,10 @@ def train(config: FlowConfig, run, *, data_dir=None, verbose: int = 1, resume: b
 
 
 # ---------------------------------------------------------------------------- likelihood
-def image_bits(encoder, levels: np.ndarray, *, seed: int, samples: int = 1) -> np.ndarray:
+def image_bits(encoder, levels: np.ndarray, *, seed: int, samples: int = 1, dequantizer=None) -> np.ndarray:
     """The upper bound on -log2 P(x) per image (bits) of 8-bit images (uint8 N x H x W x C), with
-    `samples` uniform dequantization draws each (genlab.flow.dequantization)."""
+    `samples` dequantization draws each (genlab.flow.dequantization): uniform, or from the
+    variational `dequantizer` (dequantizer.keras) when given."""
     from genlab.flow.dequantization import dequantized, image_bits as bound, negative_log_density_nats
 
     rng = np.random.default_rng(seed)
@@ -143,16 +154,27 @@ def image_bits(encoder, levels: np.ndarray, *, seed: int, samples: int = 1) -> n
     nats = np.empty((len(levels), samples))
     for sample in range(samples):
         for start in range(0, len(levels), BATCH):
-            z, log_det = encoder.predict(dequantized(levels[start:start + BATCH], rng), batch_size=BATCH, verbose=0)
-            nats[start:start + BATCH, sample] = negative_log_density_nats(z, log_det)
+            part = levels[start:start + BATCH]
+            if dequantizer is None:
+                y, log_q = dequantized(part, rng), 0.0
+            else:
+                noise = rng.standard_normal(part.shape).astype(np.float32)
+                y, log_q = dequantizer.predict([part.astype(np.float32), noise], batch_size=BATCH, verbose=0)
+            z, log_det = encoder.predict(y, batch_size=BATCH, verbose=0)
+            nats[start:start + BATCH, sample] = negative_log_density_nats(z, log_det) + np.asarray(log_q, np.float64)
     return bound(nats, dimensions)
 
 
 def likelihood(run, config: FlowConfig, levels: np.ndarray, *, seed: int) -> Density:
     samples = config.likelihood_samples
-    bits = image_bits(_encoder(run), levels, seed=seed, samples=samples)
+    dequantizer = None
+    if config.dequantization == "variational":
+        import genlab.flow.layers  # noqa: F401
+
+        dequantizer = run.load_model(DEQUANTIZER_FILE)
+    bits = image_bits(_encoder(run), levels, seed=seed, samples=samples, dequantizer=dequantizer)
     return Density(bits=bits, bound="upper",
-                   method=f"flow, uniform dequantization ({samples} sample{'s' if samples > 1 else ''})")
+                   method=f"flow, {config.dequantization} dequantization ({samples} sample{'s' if samples > 1 else ''})")
 
 
 # ---------------------------------------------------------------------------- the latent, both ways

@@ -241,35 +241,54 @@ class AffineCoupling(FlowLayer):
         self.last = None
 
     def build(self, input_shape):
+        self._build_networks(tuple(input_shape), condition_channels=0)
+
+    def _build_networks(self, input_shape, condition_channels: int) -> None:
         channels = input_shape[-1]
         self.kept = channels // 2
         changed = channels - self.kept
         self.last = keras.layers.Conv2D(2 * changed, 3, padding="same", kernel_initializer="zeros",
                                         bias_initializer="zeros", dtype=self.dtype_policy, name="last")
         spatial = tuple(input_shape[:-1])
-        self.first.build(spatial + (self.kept,))
+        self.first.build(spatial + (self.kept + condition_channels,))
         self.middle.build(spatial + (self.hidden,))
         self.last.build(spatial + (self.hidden,))
         self.scale = self.add_weight(shape=(changed,), initializer="ones", name="scale")
 
-    def _shift_and_log_scale(self, kept):
-        out = self.last(self.middle(self.first(kept)))                   # (N, H, W, 2 * changed)
+    def _shift_and_log_scale(self, kept, condition=None):
+        seen = kept if condition is None else ops.concatenate([kept, condition], axis=-1)
+        out = self.last(self.middle(self.first(seen)))                   # (N, H, W, 2 * changed)
         changed = out.shape[-1] // 2
         return out[..., :changed], ops.multiply(ops.tanh(out[..., changed:]), self.scale)
 
-    def transform(self, x):
+    def transform(self, x, condition=None):
         kept, changed = x[..., :self.kept], x[..., self.kept:]
-        shift, log_scale = self._shift_and_log_scale(kept)
+        shift, log_scale = self._shift_and_log_scale(kept, condition)
         y = ops.concatenate([kept, changed * ops.exp(log_scale) + shift], axis=-1)
         return y, ops.sum(log_scale, axis=_other_axes(log_scale))
 
-    def invert(self, y):
+    def invert(self, y, condition=None):
         kept, changed = y[..., :self.kept], y[..., self.kept:]
-        shift, log_scale = self._shift_and_log_scale(kept)
+        shift, log_scale = self._shift_and_log_scale(kept, condition)
         return ops.concatenate([kept, (changed - shift) * ops.exp(-log_scale)], axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "hidden": self.hidden}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ConditionalAffineCoupling(AffineCoupling):
+    """The affine coupling with a condition beside x_a in its network's input: called on
+    [x, condition] (N x H x W x C and N x H x W x F), a bijection of x for each condition (the
+    variational dequantizer's, conditioned on the image)."""
+
+    def build(self, input_shape):
+        shape, condition_shape = input_shape
+        self._build_networks(tuple(shape), condition_channels=int(condition_shape[-1]))
+
+    def call(self, inputs, inverse: bool = False):
+        x, condition = inputs
+        return self.invert(x, condition) if inverse else self.transform(x, condition)
 
 
 # ---------------------------------------------------------------------------- training only
@@ -295,10 +314,49 @@ class UniformDequantization(keras.layers.Layer):
 class BitsPerDimension(keras.layers.Layer):
     """[z (N, D), log_det (N,)] -> each image's -log2 p(x) / D in bits, p the density of y under a
     standard normal z (change of variables), plus log2 256 for the dequantization (genlab's
-    convention: an upper bound on the 8-bit image's bits/dim)."""
+    convention: an upper bound on the 8-bit image's bits/dim). A third input, log q(u | x) of
+    variational dequantization's noise (N,), is subtracted from log p: the bound for noise drawn
+    from q instead of uniformly."""
 
     def call(self, inputs):
-        z, log_det = inputs
+        z, log_det = inputs[:2]
         dimensions = z.shape[-1]
         log_density = -0.5 * ops.sum(ops.square(z), axis=-1) - 0.5 * dimensions * math.log(2.0 * math.pi) + log_det
+        if len(inputs) == 3:
+            log_density = log_density - inputs[2]     # log q(u | x) of variational dequantization's noise
         return -log_density / (dimensions * math.log(2.0)) + 8.0
+
+
+# ---------------------------------------------------------------------------- variational dequantization
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StandardNormalNoise(keras.layers.Layer):
+    """A draw of N(0, I) noise shaped like its input, afresh at every call (the trainer's source
+    of the variational dequantizer's noise)."""
+
+    def __init__(self, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = int(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def call(self, like):
+        return keras.random.normal(ops.shape(like), dtype=self.compute_dtype, seed=self.seed_generator)
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SigmoidDequantization(keras.layers.Layer):
+    """[levels, h, noise, log_det] -> [y, log q(u | x)]: u = sigmoid(h) in (0, 1) is the noise added
+    to the levels, y = (levels + u) / 256, and its density under the dequantizer, whose flow took
+    the standard normal `noise` to h with log-determinant log_det:
+
+        log q(u | x) = log N(noise; 0, I) - log_det - sum log sigmoid'(h)."""
+
+    def call(self, inputs):
+        levels, h, noise, log_det = inputs
+        axes = _other_axes(h)
+        log_normal = ops.sum(-0.5 * ops.square(noise) - 0.5 * math.log(2.0 * math.pi), axis=axes)
+        log_sigmoid_slope = ops.sum(-ops.softplus(h) - ops.softplus(-h), axis=axes)     # log s(h)(1 - s(h))
+        y = (ops.cast(levels, h.dtype) + ops.sigmoid(h)) / 256.0
+        return [y, log_normal - log_det - log_sigmoid_slope]

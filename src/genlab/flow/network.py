@@ -53,6 +53,7 @@ class Flow:
     decoder: object          # z -> images in [0, 1]
     trainer: object          # 8-bit levels -> bits/dim per image (dequantization noise inside)
     dimensions: int
+    dequantizer: object = None   # variational dequantization's q(u | x) (genlab.flow.variational), or None: uniform
 
 
 def _program(architecture: Architecture) -> list:
@@ -110,7 +111,9 @@ def backward(program: list, parts: list):
     return x
 
 
-def build(architecture: Architecture, dequantization_seed: int = 0) -> Flow:
+def build(architecture: Architecture, dequantization_seed: int = 0, variational_depth: int = 0) -> Flow:
+    """The flow's models; variational_depth > 0 adds a variational dequantizer of that many steps
+    (its trainer then draws u from q(u | x) instead of uniformly)."""
     import keras
     from keras import layers as keras_layers
 
@@ -135,10 +138,21 @@ def build(architecture: Architecture, dequantization_seed: int = 0) -> Flow:
     decoder = keras.Model(codes, images, name="flow_decoder")
 
     levels = keras.Input(shape=image_shape, name="levels")                   # 0..255 as floats
-    dequantized = layers.UniformDequantization(dequantization_seed, name="dequantization")(levels)
-    bits = layers.BitsPerDimension(name="bits_per_dim")(list(encoder(dequantized)))
+    dequantizer = None
+    if variational_depth:
+        from genlab.flow.variational import build_dequantizer
+
+        dequantizer = build_dequantizer(image_shape, depth=variational_depth, hidden=architecture.hidden,
+                                        seed=architecture.seed)
+        noise = layers.StandardNormalNoise(dequantization_seed, name="dequantization_noise")(levels)
+        dequantized, log_q = dequantizer([levels, noise])
+        bits = layers.BitsPerDimension(name="bits_per_dim")([*encoder(dequantized), log_q])
+    else:
+        dequantized = layers.UniformDequantization(dequantization_seed, name="dequantization")(levels)
+        bits = layers.BitsPerDimension(name="bits_per_dim")(list(encoder(dequantized)))
     trainer = keras.Model(levels, bits, name="flow_trainer")
-    return Flow(program=program, layout=layout, encoder=encoder, decoder=decoder, trainer=trainer, dimensions=dimensions)
+    return Flow(program=program, layout=layout, encoder=encoder, decoder=decoder, trainer=trainer, dimensions=dimensions,
+                dequantizer=dequantizer)
 
 
 def initialize(flow: Flow, y: np.ndarray) -> None:
