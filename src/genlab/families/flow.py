@@ -49,14 +49,14 @@ class FlowConfig:
     depth: int = describe(4, "steps per scale, each activation normalization + invertible 1x1 convolution + affine coupling")
     hidden: int = describe(64, "feature maps of each coupling's network (conv 3x3, conv 1x1, conv 3x3)")
     logit_alpha: float = describe(0.05, "the logit's margin: logit(alpha + (1 - 2 alpha) y) keeps the ends finite")
-    dequantization: str = describe("uniform", "uniform (u ~ U[0, 1) added to each 8-bit level) or variational (u from a "
-                                              "learnt flow q(u | x): a tighter bound, slower updates)")
+    dequantization: str = describe("uniform", "uniform (u ~ U[0, 1) added to each level) or variational (u from a learnt "
+                                              "q(u | x): tighter bound)")
     dequantizer_depth: int = describe(2, "dequantization=variational: steps of the dequantizer's flow")
     epochs: int = describe(20, "passes over the training set (time_budget_s may stop earlier)")
     time_budget_s: float = describe(0.0, "stop training after this many seconds of training (0: no limit); the last epoch is then partial")
     batch_size: int = describe(64, "images per update")
     learning_rate: float = describe(1e-3, "Adam learning rate after the warm-up")
-    warmup_steps: int = describe(200, "updates over which the learning rate rises linearly from 0 (early steps of a flow can blow up)")
+    warmup_steps: int = describe(200, "updates over which the learning rate rises linearly from 0 (a flow's first ones can blow up)")
     clip_norm: float = describe(50.0, "gradient clipping by global norm (0: off)")
     steps_per_execution: int = describe(8, "batches per compiled call (fewer dispatches, same updates)")
     log_every: int = describe(50, "updates per row of steps.csv (the training curve in bits/dim)")
