@@ -303,6 +303,16 @@ def test_the_model_files_load_in_a_fresh_python_through_genlab_and_plain_keras(t
     assert "(2, 28, 28, 1) (2, 784)" in result.stdout
 
 
+def test_a_diverging_training_stops_at_the_nan_guard_and_writes_no_model(tmp_path):
+    from genlab.errors import DivergenceError
+
+    with raises_one_line(DivergenceError, "the loss became NaN/Inf at epoch 1"):
+        api.train("flow", overrides={"dataset": "mnist-5k", **families.get("flow").tiny, "learning_rate": 1e4, "warmup_steps": 0},
+                  out=tmp_path / "run", verbose=0, print_summary=False)
+    assert not (tmp_path / "run" / "model.keras").exists()
+    assert '"status": "failed"' in (tmp_path / "run" / "metrics.json").read_text()
+
+
 def test_image_sides_the_squeezes_cannot_halve_are_one_line(tmp_path):
     images = np.zeros((70, 12, 12, 1), np.uint8)
     path = tmp_path / "twelve.npz"
