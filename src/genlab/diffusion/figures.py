@@ -89,6 +89,8 @@ def fid_against_steps(network, config, dataset_name: str, steps_list, count: int
     from genlab import evaluation
 
     real = evaluation.real_reference(dataset_name, data_dir)
+    if not real.has_network:     # a dataset judged by its rule score alone (mondrian): no FID to plot
+        raise GenlabError(real.evaluator.reason)
     classes = class_count(network)
     labels = np.arange(count) % classes if config.conditional else None
     rows = []
