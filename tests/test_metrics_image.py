@@ -87,7 +87,12 @@ def test_ssim_gets_worse_with_more_noise():
     assert scores[0] > scores[1] > scores[2]
 
 
-def test_ssim_refuses_colour():
-    colour = np.zeros((2, 28, 28, 3))
-    with pytest.raises(ValueError, match="grayscale"):
-        metrics.ssim(colour, colour)
+def test_ssim_of_colour_is_the_mean_over_channels():
+    rng = np.random.default_rng(7)
+    clean = rng.random((2, 32, 32, 3))
+    noisy = np.clip(clean + 0.2 * rng.standard_normal(clean.shape), 0, 1)
+    expected = np.mean([structural_similarity(noisy[i, ..., c], clean[i, ..., c], data_range=1.0) for i in range(2) for c in range(3)])
+    assert metrics.ssim(noisy, clean) == pytest.approx(expected, rel=1e-9)
+    assert metrics.ssim(noisy.reshape(2, -1), clean.reshape(2, -1)) == pytest.approx(expected, rel=1e-9)   # flat 32*32*3
+    with pytest.raises(ValueError, match="grey or RGB"):
+        metrics.ssim(np.zeros((2, 28, 28, 4)), np.zeros((2, 28, 28, 4)))

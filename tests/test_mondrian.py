@@ -151,3 +151,105 @@ def test_real_paintings_score_near_one_noise_and_blur_lower(size):
     assert noise["rule_score"] < 0.2 and noise["rule_rectangles"] < 0.01
     assert blurred["rule_score"] < 0.7 and blurred["rule_rectangles"] < 0.2
     assert all(0.0 <= value <= 1.0 for value in (*real_score.values(), *noise.values(), *blurred.values()))
+
+
+# ------------------------------------------------------------------------------------ the evaluate path
+@pytest.fixture(scope="module")
+def paintings_32(tmp_path_factory) -> str:
+    """600 + 100 paintings at 32 x 32 RGB as an .npz: every family's tiny run trains in seconds on it."""
+    images, labels = mondrian.generate(700, 32, seed=11)
+    path = tmp_path_factory.mktemp("paintings") / "paintings-32.npz"
+    np.savez(path, x_train=images[:600], y_train=labels[:600], x_test=images[600:], y_test=labels[600:],
+             class_names=np.array(mondrian.CLASS_NAMES))
+    return str(path)
+
+
+def test_evaluate_reports_the_rule_score_beside_the_real_paintings(paintings_32, tmp_path):
+    from conftest import tiny_run
+
+    run = tiny_run("gan", tmp_path / "gan", dataset=paintings_32)
+    result = genlab.evaluate(run.path, dataset="mondrian-32", count=20)
+    samples, real, mean = (result.rows[name] for name in ("gan samples", "real training images", "per-pixel mean image"))
+    assert set(rules.KEYS) <= set(samples) and "fid" not in samples       # no evaluator network for mondrian yet
+    assert real["rule_score"] > 0.95 and real["rule_rectangles"] == 1.0
+    assert samples["rule_score"] < real["rule_score"] - 0.3                # six steps paint no Mondrian
+    assert mean["rule_score"] < 0.2                                        # the blurred mean painting breaks the rules
+    table = result.table()
+    assert "rule score" in table and "FID" not in table
+    metrics = run.read_metrics()
+    assert metrics["sample_rule_score"] == pytest.approx(samples["rule_score"]) and metrics["evaluator_sha256"] is None
+
+
+def test_rule_score_sits_beside_the_network_metrics_where_an_evaluator_exists(monkeypatch, paintings_32):
+    import keras
+
+    from genlab import evaluation, evaluator
+
+    network = evaluator.build((32, 32, 3), 8)                              # untrained: the numbers only need to exist
+    embedder = keras.Model(network.input, [network.get_layer(evaluator.FEATURE_LAYER).output, network.output])
+    found = evaluator.Evaluator("mondrian-32", "0" * 64, network, embedder, None, "this test")
+    monkeypatch.setitem(evaluator._CACHE, evaluator.fingerprint(data.load("mondrian-32")), found)
+    reference = evaluation.RealReference("mondrian-32")
+    images = data.to_float(reference.dataset.x_test[:50])
+    scores = evaluation.score(images, reference)
+    assert {"fid", "kid", "precision", *rules.KEYS} <= set(scores)
+    table = evaluation.format_table({"paintings": scores}, "both")
+    assert "FID" in table and "rule score" in table
+    # Without a rule score, a dataset with no evaluator is still refused as before.
+    with pytest.raises(genlab.errors.GenlabError, match="no evaluator for"):
+        evaluation.RealReference(paintings_32)
+
+
+# ------------------------------------------------------------------------------------ the families at 32 and 64 pixels
+GENERATIVE = ("gan", "cgan", "wgan-gp", "vae", "diffusion", "pixelcnn")
+
+
+@pytest.mark.parametrize("family", GENERATIVE)
+def test_generative_family_trains_on_rgb_paintings(family, paintings_32, tmp_path):
+    from conftest import tiny_run
+
+    run = tiny_run(family, tmp_path / family, dataset=paintings_32)
+    images = genlab.sample(run.path, 4, seed=0)
+    assert images.shape == (4, 32, 32, 3) and images.dtype == np.float32
+    assert np.isfinite(images).all() and images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_networks_grow_a_level_per_doubling_of_the_image():
+    import keras
+
+    from genlab.diffusion import unet
+    from genlab.families import diffusion, gan, networks
+
+    def conv_filters(model, kind):
+        return [layer.filters for layer in model.layers if type(layer) is kind]
+
+    assert [networks.resolution_levels((side, side, 1)) for side in (16, 28, 32, 64, 128)] == [2, 2, 2, 3, 4]
+    for side, trunk, head, first_map in ((28, [64, 128, 256], [32, 16], (7, 7)), (32, [64, 128, 256], [32, 16], (8, 8)),
+                                         (64, [32, 64, 128, 256], [32, 16, 8], (8, 8))):
+        shape = (side, side, 3)
+        discriminator, generator = gan.build_discriminator(shape), gan.build_generator(32, shape)
+        assert conv_filters(discriminator, keras.layers.Conv2D) == trunk
+        assert conv_filters(generator, keras.layers.Conv2DTranspose) == head
+        assert networks.coarsest_map(shape) == first_map and generator.output.shape[1:] == shape
+        assert discriminator.get_layer(index=-2).output.shape[-1] == networks.trunk_features(shape) == 4 * 4 * 256
+        # The FLOP count follows the built networks at every size.
+        assert networks.generator_flops(32, shape) == pytest.approx(_forward_flops(generator))
+        assert networks.trunk_flops(shape) + 2 * networks.trunk_features(shape) == pytest.approx(_forward_flops(discriminator))
+    config = diffusion.DiffusionConfig()
+    assert unet.level_widths(config, (28, 28, 1)) == unet.level_widths(config, (32, 32, 3)) == (16, 32, 64)
+    network = unet.build_network(config, (64, 64, 3), 8)
+    assert unet.level_widths(config, (64, 64, 3)) == (16, 16, 32, 64) and network.output.shape[1:] == (64, 64, 3)
+    coarsest = min(layer.output.shape[1] for layer in network.layers if type(layer) is keras.layers.Conv2D)
+    assert coarsest == 8
+
+
+def _forward_flops(model) -> float:
+    import keras
+
+    total = 0.0
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            total += 2.0 * layer.output.shape[1] * layer.output.shape[2] * float(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Dense):
+            total += 2.0 * float(np.prod(layer.kernel.shape))
+    return total

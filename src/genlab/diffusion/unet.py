@@ -44,6 +44,17 @@ def _attention_block(x, config):
     return layers.Add()([x, layers.Reshape((height, width, channels))(attended)])
 
 
+def level_widths(config, image_shape) -> tuple[int, ...]:
+    """The U-Net's widths, one per resolution: config.channels for images up to 32 pixels, and a
+    level more per doubling beyond (as genlab.families.networks.resolution_levels counts them),
+    added at the full-size end with the first level's width, so the coarsest map stays at 7 or 8
+    pixels: (16, 32, 64) at 64 x 64 becomes (16, 16, 32, 64), 64 -> 32 -> 16 -> 8."""
+    from genlab.families.networks import resolution_levels
+
+    extra = resolution_levels(image_shape) - 2
+    return (config.channels[0],) * max(0, extra) + tuple(config.channels)
+
+
 def build_network(config, image_shape, num_classes: int = 10):
     """The U-Net eps_theta([x_t, time_features(t)(, label)]) -> eps, same shape as the images.
 
@@ -52,18 +63,19 @@ def build_network(config, image_shape, num_classes: int = 10):
     asked), and back up with res_blocks + 1 blocks per level, each fed the matching skip
     connection. Sides that the down-sampling cannot halve are zero-padded first and cropped back.
     A conditional network adds a label embedding (num_classes + 1 entries: the last is 'no class')
-    to the time embedding.
+    to the time embedding. Images above 32 pixels get more levels (level_widths).
     """
     import keras
     from keras import layers
 
     height, width, image_channels = image_shape
-    levels = len(config.channels)
+    channels = level_widths(config, image_shape)
+    levels = len(channels)
     padded_height, padded_width = padded_shape(image_shape, levels)
     images = keras.Input(shape=tuple(image_shape), name="noisy_images")                 # (batch, 28, 28, 1)
     features = keras.Input(shape=(config.time_dim,), name="time_features")               # (batch, 64)
     inputs = [images, features]
-    embedding_width = 4 * config.channels[0]
+    embedding_width = 4 * channels[0]
     embedded = layers.Dense(embedding_width)(layers.Dense(embedding_width, activation="swish")(features))   # (batch, 64)
     if config.conditional:
         label = keras.Input(shape=(1,), dtype="int32", name="label")                     # (batch, 1); num_classes = none
@@ -75,24 +87,24 @@ def build_network(config, image_shape, num_classes: int = 10):
     padding = ((0, padded_height - height), (0, padded_width - width))
     if padded_height != height or padded_width != width:
         x = layers.ZeroPadding2D(padding)(x)
-    x = layers.Conv2D(config.channels[0], 3, padding="same")(x)                          # (batch, 28, 28, 16)
+    x = layers.Conv2D(channels[0], 3, padding="same")(x)                                 # (batch, 28, 28, 16)
     skips = [x]
-    for level, level_width in enumerate(config.channels):                                # 28 -> 14 -> 7
+    for level, level_width in enumerate(channels):                                       # 28 -> 14 -> 7
         for _ in range(config.res_blocks):
             x = _residual_block(x, embedded, level_width, config)
             skips.append(x)
         if level < levels - 1:
             x = layers.Conv2D(level_width, 3, strides=2, padding="same")(x)
             skips.append(x)
-    x = _residual_block(x, embedded, config.channels[-1], config)                        # (batch, 7, 7, 64)
+    x = _residual_block(x, embedded, channels[-1], config)                               # (batch, 7, 7, 64)
     if config.attention:
         x = _attention_block(x, config)
-    x = _residual_block(x, embedded, config.channels[-1], config)
+    x = _residual_block(x, embedded, channels[-1], config)
     for level in reversed(range(levels)):                                                # 7 -> 14 -> 28
         for _ in range(config.res_blocks + 1):
-            x = _residual_block(layers.Concatenate()([x, skips.pop()]), embedded, config.channels[level], config)
+            x = _residual_block(layers.Concatenate()([x, skips.pop()]), embedded, channels[level], config)
         if level > 0:
-            x = layers.Conv2D(config.channels[level], 3, padding="same")(layers.UpSampling2D(2)(x))
+            x = layers.Conv2D(channels[level], 3, padding="same")(layers.UpSampling2D(2)(x))
     x = layers.Activation("swish")(layers.GroupNormalization(config.groups)(x))
     # Zero-initialised output: the untrained network predicts eps = 0 (loss 1), a clean start.
     x = layers.Conv2D(image_channels, 3, padding="same", kernel_initializer="zeros", dtype="float32", name="noise")(x)

@@ -260,10 +260,9 @@ def decode(run, codes: np.ndarray) -> np.ndarray:
 
 
 def _image_shaped(run, images: np.ndarray) -> np.ndarray:
-    if images.ndim == 2:
-        side = int(round(np.sqrt(images.shape[1])))
-        return images.reshape(len(images), side, side, 1)
-    return images
+    from genlab.families import networks
+
+    return networks.unflatten_images(images)
 
 
 def figures(run, config, dataset, encoder, clean_test, noisy_test, restored_test, denoising: bool) -> None:

@@ -42,7 +42,7 @@ def build_generator(latent_dim: int, num_classes: int, embedding_dim: int, image
 
     from genlab.families import networks
 
-    small = (image_shape[0] // 4, image_shape[1] // 4)
+    small = networks.coarsest_map(image_shape)                                           # (7, 7); (8, 8) at 32 and 64
     z = keras.Input(shape=(latent_dim,), name="z")                                       # (batch, 32)
     label = keras.Input(shape=(1,), dtype="int32", name="label")                         # (batch, 1)
     embedded = layers.Flatten()(layers.Embedding(num_classes, embedding_dim)(label))    # (batch, 50)
@@ -91,9 +91,10 @@ def conditional_accuracy(run, config, count_per_class: int = 100) -> dict:
         judge = evaluator.load(config.dataset)
     except GenlabError:
         return {}  # no shipped evaluator for this dataset: nothing honest to report
-    images = adversarial.generate(run, config, 10 * count_per_class, seed=config.seed + 11)
+    classes = adversarial.num_classes_of(run.load_model("generator.keras"))   # 10 digits; 8 for the paintings
+    images = adversarial.generate(run, config, classes * count_per_class, seed=config.seed + 11)
     _, probabilities = judge.embed(images)
-    asked = np.arange(len(images)) % 10  # generate() draws classes in turn
+    asked = np.arange(len(images)) % classes  # generate() draws classes in turn
     return {"conditional_accuracy": float(np.mean(probabilities.argmax(axis=1) == asked))}
 
 

@@ -76,7 +76,8 @@ class DiffusionConfig:
     learning_rate: float = describe(1e-3, "Adam learning rate")
     clip_norm: float = describe(1.0, "clip the global gradient norm to this (0: no clipping)")
     ema: float = describe(0.995, "exponential moving average of the weights, used for sampling (0: off)")
-    channels: tuple[int, ...] = describe((16, 32, 64), "U-Net widths, one per resolution (28, 14, 7 for MNIST)")
+    channels: tuple[int, ...] = describe((16, 32, 64), "U-Net widths, one per resolution (28, 14, 7 for MNIST; "
+                                                                   "64-pixel images add a level of the first width)")
     res_blocks: int = describe(1, "residual blocks per resolution on the way down (one more on the way up)")
     attention: bool = describe(False, "self-attention between the two residual blocks at the lowest resolution")
     groups: int = describe(8, "groups of the group normalisation (must divide every width)")

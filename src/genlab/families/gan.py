@@ -110,12 +110,9 @@ def step_flops(latent_dim: int, batch: int, image_shape=(28, 28, 1)) -> float:
     (input gradients + weight gradients). D step: D fwd+bwd on 2*batch images, plus G forward
     on batch. G step: G fwd+bwd and D fwd + input-gradient pass (no D weight gradients).
     """
-    import math
-
     from genlab.families import networks
 
-    height, width, _ = image_shape
-    d_forward = networks.trunk_flops(image_shape) + 2.0 * math.ceil(height / 8) * math.ceil(width / 8) * 256
+    d_forward = networks.trunk_flops(image_shape) + 2.0 * networks.trunk_features(image_shape)
     g_forward = networks.generator_flops(latent_dim, image_shape)
     d_update = 2 * batch * d_forward * 3 + batch * g_forward
     g_update = batch * g_forward * 3 + batch * d_forward * 2

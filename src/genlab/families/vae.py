@@ -291,11 +291,9 @@ def likelihood(run, config: VAEConfig, levels: np.ndarray, *, seed: int) -> Dens
 
 # ---------------------------------------------------------------------------- sampling and figures
 def _decode(decoder, z: np.ndarray) -> np.ndarray:
-    images = np.asarray(decoder.predict(z.astype("float32"), batch_size=1024, verbose=0), dtype=np.float32)
-    if images.ndim == 2:
-        side = int(round(np.sqrt(images.shape[1])))
-        images = images.reshape(len(images), side, side, 1)
-    return images
+    from genlab.families.networks import unflatten_images
+
+    return unflatten_images(np.asarray(decoder.predict(z.astype("float32"), batch_size=1024, verbose=0), dtype=np.float32))
 
 
 def generate(run, config, count: int, *, seed: int, label: int | None = None) -> np.ndarray:

@@ -32,22 +32,27 @@ def psnr_db(predicted, target, data_range: float = 1.0) -> float:
 
 
 def ssim(predicted, target, data_range: float = 1.0) -> float:
-    """Mean SSIM over a batch of N x H x W (x 1) or N x H*W (square) images."""
+    """Mean SSIM over a batch of N x H x W (x 1), N x H x W x 3 (the mean over the three
+    channels, scikit-image's channel_axis) or N x H*W (square grey) images."""
     from skimage.metrics import structural_similarity
 
     predicted, target = _pair(predicted, target)
     target = _as_square_batch(target)
     predicted = predicted.reshape(target.shape)
-    scores = [structural_similarity(p, t, data_range=data_range) for p, t in zip(predicted, target)]
+    channel_axis = -1 if target.ndim == 4 else None
+    scores = [structural_similarity(p, t, data_range=data_range, channel_axis=channel_axis) for p, t in zip(predicted, target)]
     return float(np.mean(scores))
 
 
 def _as_square_batch(images: np.ndarray) -> np.ndarray:
-    if images.ndim == 2:  # N x 784 -> N x 28 x 28
+    if images.ndim == 2:  # N x 784 -> N x 28 x 28; N x 3072 -> N x 32 x 32 x 3
         side = int(round(np.sqrt(images.shape[1])))
-        return images.reshape(len(images), side, side)
+        if side * side == images.shape[1]:
+            return images.reshape(len(images), side, side)
+        side = int(round(np.sqrt(images.shape[1] / 3)))
+        return images.reshape(len(images), side, side, 3)
     if images.ndim == 4 and images.shape[-1] == 1:
         return images[..., 0]
-    if images.ndim == 4:
-        raise ValueError("ssim here expects grayscale images")
+    if images.ndim == 4 and images.shape[-1] != 3:
+        raise ValueError(f"ssim here expects grey or RGB images, got {images.shape[-1]} channels")
     return images
