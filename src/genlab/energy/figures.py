@@ -121,11 +121,13 @@ def final(run, config, network, dataset) -> dict:
     energy_histogram(energies, run.figures / "energy_histogram.png")
 
     clean = test[:8]
-    damaged, keep = corrupt(clean, np.random.default_rng([config.seed, 29]))
-    restored = restore_images(sampler, damaged, steps=config.restore_steps, step_size=config.step_size, keep=keep)
-    plotting.grid(np.concatenate([damaged, restored, clean]), run.figures / "restoration.png", columns=len(clean),
-                  row_labels=["corrupted", "restored", "clean"],
-                  title=f"energy descent ({config.restore_steps} steps, no noise) on the corrupted pixels")
+    rows = []
+    for kind in ("noise", "block"):
+        damaged, keep = corrupt(clean, np.random.default_rng([config.seed, 29]), kind)
+        rows += [damaged, restore_images(sampler, damaged, steps=config.restore_steps, step_size=config.step_size, keep=keep)]
+    plotting.grid(np.concatenate([*rows, clean]), run.figures / "restoration.png", columns=len(clean),
+                  row_labels=["noisy", "restored", "block of noise", "restored", "clean"],
+                  title=f"energy descent ({config.restore_steps} steps, no noise added; a block: only its pixels move)")
     return {"energy_test": float(np.mean(energies["test digits"])),
             "energy_samples": float(np.mean(energies["samples from noise"])),
             "energy_noise": float(np.mean(energies["uniform noise"]))}

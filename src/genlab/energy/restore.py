@@ -1,9 +1,11 @@
 """Restoring a damaged image by energy descent: the energy as a tool.
 
-A trained energy is low on images like the training data. Walking downhill on it from a damaged
-image (gradient descent, no noise), changing only the pixels known to be damaged, fills them
-with what makes the whole image most digit-like. The same chain as sampling, started from the
-damaged image instead of noise, the intact pixels held fixed.
+A trained energy is low on images like the training data and high on noise. Walking downhill
+on it from a damaged image (gradient descent, no noise added) moves the image towards the data:
+noise on every pixel fades, and where the damaged pixels are known (a block) only they change,
+the intact ones held fixed. The same chain as sampling, started from the damaged image instead
+of noise. A few steps are what is wanted: descending long enough reaches a minimum of the
+energy, which need not be the digit the image was.
 """
 from __future__ import annotations
 
@@ -24,12 +26,26 @@ class Restoration:
     energy_after: np.ndarray
 
 
-def corrupt(clean: np.ndarray, rng: np.random.Generator, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A square block of each image (a third of its side, at a random place in the middle) replaced
-    by uniform noise: (damaged images, keep) where keep is 1 on the intact pixels, 0 in the block."""
+CORRUPTIONS = ("noise", "block")
+
+
+def corrupt(clean: np.ndarray, rng: np.random.Generator, kind: str = "noise", amount: float | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Damaged copies of `clean` (float32 N x H x W x C in [0, 1]) and where they are intact.
+
+    kind "noise": Gaussian noise of std `amount` (default 0.3) on every pixel, clipped to [0, 1];
+    keep is 0 everywhere (any pixel may be wrong). kind "block": a square of side `amount`
+    pixels (default a third of the side) at a random place in the middle replaced by uniform
+    noise; keep is 1 outside it. Returns (damaged, keep), both float32 of clean's shape."""
     clean = np.asarray(clean, np.float32)
+    if kind not in CORRUPTIONS:
+        raise GenlabError(f"corruption '{kind}' is unknown; choose {' or '.join(CORRUPTIONS)}")
+    if kind == "noise":
+        sigma = 0.3 if amount is None else float(amount)
+        damaged = np.clip(clean + sigma * rng.standard_normal(clean.shape).astype(np.float32), 0.0, 1.0)
+        return damaged, np.zeros(clean.shape, np.float32)
     count, height, width = clean.shape[:3]
-    block = block or max(2, min(height, width) // 3)
+    block = int(amount or max(2, min(height, width) // 3))
     damaged, keep = clean.copy(), np.ones(clean.shape, np.float32)
     for index in range(count):
         top = int(rng.integers(height // 4, max(height // 4 + 1, height - height // 4 - block + 1)))
@@ -71,10 +87,10 @@ def restore(run, images, *, steps: int | None = None, step_size: float | None = 
         from genlab import api
 
         opened, family, config = api.open_run(run)
-        if not opened.file("energy.keras").is_file():
-            raise GenlabError(f"{run} is a {family.name} run, which has no energy.keras; restoring by energy descent "
+        if not all(hasattr(config, key) for key in ("restore_steps", "step_size", "gradient_clip")):
+            raise GenlabError(f"{run} is a {family.name} run, which has no energy; restoring by energy descent "
                               "needs an energy-based run (genlab train ebm)")
-        network = opened.load_model("energy.keras")
+        network = opened.load_model("model.keras")
         steps = config.restore_steps if steps is None else steps
         step_size = config.step_size if step_size is None else step_size
         clip = config.gradient_clip
