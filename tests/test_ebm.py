@@ -123,6 +123,36 @@ SHORT = dict(batch_size=32, filters=8, dense=32, buffer_size=512, langevin_steps
              restore_steps=20, log_every=10, sample_grid=16)
 
 
+def test_a_diverged_step_rolls_back_the_buffer_too(tmp_path, monkeypatch):
+    """A NaN batch at step 3 poisons the network, and step 4 (run before the values are read back
+    at step 4) fills the buffer with its NaN chains: the default on_nan=rollback restores the
+    step-2 checkpoint, buffer included, with half the learning rate, and the run finishes with
+    every state array finite."""
+    from genlab.energy import trainer as energy_trainer
+
+    original_init = energy_trainer.EnergyTrainer.__init__
+    calls = {"count": 0}
+
+    def patched_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        real_step = self.step
+
+        def step(real):
+            calls["count"] += 1
+            return real_step(np.full_like(real, np.nan) if calls["count"] == 3 else real)
+
+        self.step = step
+
+    monkeypatch.setattr(energy_trainer.EnergyTrainer, "__init__", patched_init)
+    run = tiny_run("ebm", tmp_path / "run", steps=6, log_every=2)
+    metrics = run.read_metrics()
+    assert metrics["status"] == "complete" and metrics["rollbacks"] == 1
+    assert [row["step"] for row in run.read_history()] == [2, 4, 6]
+    _, arrays = _checkpoint(run)
+    assert all(np.isfinite(value).all() for value in arrays.values() if value.dtype.kind == "f")
+    assert 0 < float(arrays["optimizer/0001"]) < families.get("ebm").tiny["learning_rate"]    # halved
+
+
 @pytest.fixture(scope="module")
 def briefly_trained(tmp_path_factory):
     """30 steps on mnist-5k: the energy has learnt what its sampler's images are not."""

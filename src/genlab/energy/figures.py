@@ -95,7 +95,7 @@ def final(run, config, network, dataset) -> dict:
     history = run.read_history()
     plotting.curves(history, [("energy_real", "E(real digits)"), ("energy_sampled", "E(Langevin samples)")],
                     run.figures / "energies.png", x_key="step", ylabel="mean energy",
-                    title="energies during training (apart and growing: diverging)")
+                    title="mean energies during training (a diverging run: the two fly apart)")
     plotting.curves(history, [("loss", "contrastive divergence + penalty")], run.figures / "loss.png", x_key="step",
                     title="EBM loss", secondary=())
 
