@@ -59,7 +59,7 @@ class FlowConfig:
     warmup_steps: int = describe(200, "updates over which the learning rate rises linearly from 0 (a flow's first ones can blow up)")
     clip_norm: float = describe(50.0, "gradient clipping by global norm (0: off)")
     steps_per_execution: int = describe(8, "batches per compiled call (fewer dispatches, same updates)")
-    log_every: int = describe(50, "updates per row of steps.csv (the training curve in bits/dim)")
+    log_every: int = describe(40, "updates per row of steps.csv, the training curve in bits/dim (best a multiple of steps_per_execution)")
     temperature: float = describe(1.0, "sampling temperature: z ~ N(0, T^2 I) (Glow's 0.7: cleaner, less varied images)")
     likelihood_samples: int = describe(1, "genlab likelihood: dequantization draws per image (more: a tighter upper bound)")
     validation_images: int = describe(1000, "test images scored after each epoch (the curve's validation bits/dim)")

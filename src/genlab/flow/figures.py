@@ -11,7 +11,7 @@ PAIRS = 6          # interpolation rows
 STEPS = 9          # points on each line, its two ends (the originals) included
 
 
-def curve(run, path) -> None:
+def curve(run, path, dequantization: str = "uniform") -> None:
     """Training bits/dim per `log_every` updates (steps.csv) and validation bits/dim after each
     epoch (history.csv), against updates: both the dequantized upper bound."""
     import matplotlib.pyplot as plt
@@ -29,9 +29,12 @@ def curve(run, path) -> None:
         # An epoch cut short by the time budget ends where the training ended.
         ends = [min(epoch * steps_per_epoch, rows[-1]["step"]) for epoch, _ in validation]
         axis.plot(ends, [value for _, value in validation], label="validation (after each epoch)", color="C1", marker="o")
+    shown = [value for _, value in validation] + [row["loss"] for row in rows[len(rows) // 4:]]
+    if shown:   # the first updates' 4-8 bits/dim would flatten the rest of the curve
+        axis.set_ylim(0.97 * min(shown), 1.15 * max(shown))
     axis.set_xlabel("update")
     axis.set_ylabel("bits/dim (upper bound)")
-    axis.set_title("flow: negative log-likelihood, uniform dequantization")
+    axis.set_title(f"flow: negative log-likelihood, {dequantization} dequantization")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
@@ -43,7 +46,7 @@ def figures(run, config, flow, dataset) -> None:
     from genlab.flow.codes import decode, draw, encode
     from genlab.latent import latent_paths
 
-    curve(run, run.figures / "curves.png")
+    curve(run, run.figures / "curves.png", config.dequantization)
     points = draw(config.seed, config.sample_grid, flow.dimensions)
     columns = min(8, config.sample_grid)
     for temperature, name in ((1.0, "samples.png"), (COLD, "samples_cold.png")):
