@@ -11,7 +11,8 @@ from genlab import engine
 
 CHAIN_POINTS = 10   # images along each chain in chain.png: noise, 8 on the way, the end
 CHAINS = 4
-HISTOGRAM_IMAGES = 500
+HISTOGRAM_IMAGES = 500   # test and noise images in the histogram
+HISTOGRAM_SAMPLES = 256  # samples in it (their chains are drawn in one batch with the figures')
 
 
 class BufferGrids(engine.Observer):
@@ -65,7 +66,7 @@ def energy_histogram(energies: Mapping[str, np.ndarray], path) -> None:
     from genlab import io, outputs
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    colours = {"test digits": "tab:blue", "samples from noise": "tab:orange", "uniform noise": "tab:gray"}
+    colours = {"test images": "tab:blue", "samples from noise": "tab:orange", "uniform noise": "tab:gray"}
     for axis, names in ((axes[0], list(energies)), (axes[1], [name for name in energies if name != "uniform noise"])):
         both = np.concatenate([energies[name] for name in names])
         low, high = np.percentile(both, [0.5, 99.5])
@@ -79,7 +80,7 @@ def energy_histogram(energies: Mapping[str, np.ndarray], path) -> None:
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8, frameon=False)
     axes[0].set_title("all three")
-    axes[1].set_title("test digits and samples")
+    axes[1].set_title("test images and samples")
     figure.tight_layout()
     with io.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=figure.dpi, bbox_inches="tight", metadata=outputs.png_metadata())
@@ -93,7 +94,7 @@ def final(run, config, network, dataset) -> dict:
     from genlab.energy.restore import corrupt, restore_images
 
     history = run.read_history()
-    plotting.curves(history, [("energy_real", "E(real digits)"), ("energy_sampled", "E(Langevin samples)")],
+    plotting.curves(history, [("energy_real", "E(real images)"), ("energy_sampled", "E(Langevin samples)")],
                     run.figures / "energies.png", x_key="step", ylabel="mean energy",
                     title="mean energies during training (a diverging run: the two fly apart)")
     plotting.curves(history, [("loss", "contrastive divergence + penalty")], run.figures / "loss.png", x_key="step",
@@ -103,7 +104,7 @@ def final(run, config, network, dataset) -> dict:
     sampler.reseed(config.seed)
     rng = np.random.default_rng([config.seed, 23])
     shape = dataset.image_shape
-    count = max(config.sample_grid, CHAINS)
+    count = max(config.sample_grid, CHAINS, HISTOGRAM_SAMPLES)
     starts = rng.random((count, *shape), dtype=np.float32)
     # The samples' chains, recorded on the way: the first CHAINS of them are the chain figure.
     path = chain_points(sampler, starts, steps=config.sample_steps, step_size=config.step_size, noise=config.noise)
@@ -116,7 +117,7 @@ def final(run, config, network, dataset) -> dict:
 
     test = data.to_float(dataset.x_test[:HISTOGRAM_IMAGES])
     noise_images = rng.random((len(test), *shape), dtype=np.float32)
-    energies = {"test digits": sampler.energy(test), "samples from noise": sampler.energy(samples),
+    energies = {"test images": sampler.energy(test), "samples from noise": sampler.energy(samples),
                 "uniform noise": sampler.energy(noise_images)}
     energy_histogram(energies, run.figures / "energy_histogram.png")
 
@@ -128,6 +129,6 @@ def final(run, config, network, dataset) -> dict:
     plotting.grid(np.concatenate([*rows, clean]), run.figures / "restoration.png", columns=len(clean),
                   row_labels=["noisy", "restored", "block of noise", "restored", "clean"],
                   title=f"energy descent ({config.restore_steps} steps, no noise added; a block: only its pixels move)")
-    return {"energy_test": float(np.mean(energies["test digits"])),
+    return {"energy_test": float(np.mean(energies["test images"])),
             "energy_samples": float(np.mean(energies["samples from noise"])),
             "energy_noise": float(np.mean(energies["uniform noise"]))}
