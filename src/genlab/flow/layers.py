@@ -32,6 +32,13 @@ def _per_image(x, value):
     return zeros + ops.cast(value, zeros.dtype)
 
 
+def inverse_twin(layer):
+    """A weightless layer whose forward and inverse calls take different structures (one tensor
+    in, a list out, or the reverse) gets a twin of its own for the inverse: a Keras functional
+    model cannot hold one layer called both ways."""
+    return type(layer).from_config({**layer.get_config(), "name": layer.name + "_inverse"})
+
+
 class FlowLayer(keras.layers.Layer):
     """A bijection: call(x) -> (y, log_det per image); call(y, inverse=True) -> x. (Its two
     directions are `transform` and `invert`: `forward` is torch's name for a module's call.)"""

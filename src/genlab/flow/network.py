@@ -95,15 +95,10 @@ def forward(program: list, y, *, initialize: bool = False):
     return parts + [x], log_dets
 
 
-def inverse_twin(layer):
-    """A weightless layer whose forward and inverse calls take different structures (one tensor
-    in, a list out, or the reverse) gets a twin of its own for the inverse: a Keras functional
-    model cannot hold one layer called both ways."""
-    return type(layer).from_config({**layer.get_config(), "name": layer.name + "_inverse"})
-
-
 def backward(program: list, parts: list):
     """Run the program backwards from the factored parts (the order `forward` gives) to y."""
+    from genlab.flow.layers import inverse_twin
+
     parts = list(parts)
     x = parts.pop()
     for kind, layer in reversed(program):
@@ -130,7 +125,7 @@ def build(architecture: Architecture, dequantization_seed: int = 0, variational_
     encoder = keras.Model(pixels, [z, log_det], name="flow_encoder")
 
     codes = keras.Input(shape=(dimensions,), name="z")
-    y = backward(program, inverse_twin(layout)(codes, inverse=True))
+    y = backward(program, layers.inverse_twin(layout)(codes, inverse=True))
     # y back to the image's grey level: bin centres (level + 1/2) / 256 are levels / 255 again, then
     # [0, 1] kept (a sample's y may fall outside the bins' centres at the ends).
     images = keras_layers.Rescaling(256.0 / 255.0, offset=-0.5 / 255.0, name="to_grey_levels")(y)

@@ -18,7 +18,6 @@ def build_dequantizer(image_shape, *, depth: int, hidden: int, seed: int):
     from keras import layers as keras_layers
 
     from genlab.flow import layers
-    from genlab.flow.network import inverse_twin
 
     levels = keras.Input(shape=image_shape, name="levels")
     noise = keras.Input(shape=image_shape, name="noise")
@@ -33,7 +32,7 @@ def build_dequantizer(image_shape, *, depth: int, hidden: int, seed: int):
         log_dets.append(log_det)
         h, log_det = layers.ConditionalAffineCoupling(hidden, name=f"dequantizer_step{step}_coupling")([h, condition])
         log_dets.append(log_det)
-    h = inverse_twin(squeeze)(h, inverse=True)
+    h = layers.inverse_twin(squeeze)(h, inverse=True)
     total = keras_layers.Add(name="dequantizer_log_det")(log_dets)
     y, log_q = layers.SigmoidDequantization(name="dequantizer_sigmoid")([levels, h, noise, total])
     return keras.Model([levels, noise], [y, log_q], name="flow_dequantizer")
