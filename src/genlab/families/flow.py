@@ -46,7 +46,7 @@ DEQUANTIZER_FILE = "dequantizer.keras"        # a variational run's q(u | x), wh
 class FlowConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz (height and width multiples of 2^scales)")
     scales: int = describe(2, "squeezes: each halves height and width; half the channels leave as part of z between scales")
-    depth: int = describe(4, "steps per scale, each activation normalization + invertible 1x1 convolution + affine coupling")
+    depth: int = describe(8, "steps per scale, each activation normalization + invertible 1x1 convolution + affine coupling")
     hidden: int = describe(64, "feature maps of each coupling's network (conv 3x3, conv 1x1, conv 3x3)")
     logit_alpha: float = describe(0.05, "the logit's margin: logit(alpha + (1 - 2 alpha) y) keeps the ends finite")
     dequantization: str = describe("uniform", "uniform (u ~ U[0, 1) added to each level) or variational (u from a learnt "
@@ -59,7 +59,7 @@ class FlowConfig:
     warmup_steps: int = describe(200, "updates over which the learning rate rises linearly from 0 (a flow's first ones can blow up)")
     clip_norm: float = describe(50.0, "gradient clipping by global norm (0: off)")
     steps_per_execution: int = describe(8, "batches per compiled call (fewer dispatches, same updates)")
-    log_every: int = describe(40, "updates per row of steps.csv, the training curve in bits/dim (best a multiple of steps_per_execution)")
+    log_every: int = describe(40, "updates per row of steps.csv (the training curve in bits/dim)")
     temperature: float = describe(1.0, "sampling temperature: z ~ N(0, T^2 I) (Glow's 0.7: cleaner, less varied images)")
     likelihood_samples: int = describe(1, "genlab likelihood: dequantization draws per image (more: a tighter upper bound)")
     validation_images: int = describe(1000, "test images scored after each epoch (the curve's validation bits/dim)")
@@ -101,10 +101,10 @@ def architecture(config: FlowConfig, image_shape):
 
 def train(config: FlowConfig, run, *, data_dir=None, verbose: int = 1, resume: bool = False) -> dict:
     from genlab import backend, data, training
-    from genlab.diffusion.steplog import StepLog
     from genlab.flow import network
     from genlab.flow import training as flow_training
     from genlab.flow.dequantization import dequantized
+    from genlab.flow.steplog import FlowStepLog
 
     dataset = data.load(config.dataset, data_dir)
     flow = network.build(architecture(config, dataset.image_shape), dequantization_seed=config.seed,
@@ -122,7 +122,7 @@ def train(config: FlowConfig, run, *, data_dir=None, verbose: int = 1, resume: b
                           epochs=config.epochs, batch_size=config.batch_size,
                           validation_data=(dataset.x_test[:shown].astype("float32"), np.zeros(shown, np.float32)),
                           verbose=verbose, resume=resume, time_budget_s=config.time_budget_s,
-                          observers=[StepLog(run, config.log_every)])
+                          observers=[FlowStepLog(run, config.log_every)])
     run.save_model(flow.encoder, "model.keras")
     run.save_model(flow.decoder, "decoder.keras")
     if flow.dequantizer is not None:

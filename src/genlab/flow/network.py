@@ -30,7 +30,7 @@ class Architecture:
     width: int
     channels: int
     scales: int = 2
-    depth: int = 4
+    depth: int = 8
     hidden: int = 64
     alpha: float = 0.05
     seed: int = 0
