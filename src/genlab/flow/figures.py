@@ -2,6 +2,8 @@
 lines in z between real test digits."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from genlab import plotting
@@ -11,7 +13,7 @@ PAIRS = 6          # interpolation rows
 STEPS = 9          # points on each line, its two ends (the originals) included
 
 
-def curve(run, path, dequantization: str = "uniform") -> None:
+def curve(run, path, steps_per_epoch: int, dequantization: str = "uniform") -> None:
     """Training bits/dim per `log_every` updates (steps.csv) and validation bits/dim after each
     epoch (history.csv), against updates: both the dequantized upper bound."""
     import matplotlib.pyplot as plt
@@ -23,9 +25,8 @@ def curve(run, path, dequantization: str = "uniform") -> None:
     if rows:
         axis.plot([row["step"] for row in rows], [row["loss"] for row in rows], label="train", color="C0",
                   marker="o" if len(rows) < 3 else None)
-    steps_per_epoch = rows[-1]["step"] / history[-1]["epoch"] if rows and history else None
     validation = [(row["epoch"], row["val_loss"]) for row in history if "val_loss" in row]
-    if validation and steps_per_epoch:
+    if validation and rows:
         # An epoch cut short by the time budget ends where the training ended.
         ends = [min(epoch * steps_per_epoch, rows[-1]["step"]) for epoch, _ in validation]
         axis.plot(ends, [value for _, value in validation], label="validation (after each epoch)", color="C1", marker="o")
@@ -46,7 +47,8 @@ def figures(run, config, flow, dataset) -> None:
     from genlab.flow.codes import decode, draw, encode
     from genlab.latent import latent_paths
 
-    curve(run, run.figures / "curves.png", config.dequantization)
+    trained_on = min(config.train_images or len(dataset.x_train), len(dataset.x_train))
+    curve(run, run.figures / "curves.png", math.ceil(trained_on / config.batch_size), config.dequantization)
     points = draw(config.seed, config.sample_grid, flow.dimensions)
     columns = min(8, config.sample_grid)
     for temperature, name in ((1.0, "samples.png"), (COLD, "samples_cold.png")):
