@@ -28,7 +28,7 @@ from genlab.errors import ConfigError, GenlabError
 @dataclass
 class EBMConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
-    steps: int = describe(1000, "training steps, one batch of real images and one of Langevin samples each")
+    steps: int = describe(900, "training steps, one batch of real images and one of Langevin samples each (about 6 minutes on 2 cores)")
     batch_size: int = describe(64, "real images per step (and as many Langevin samples)")
     filters: int = describe(16, "feature maps of the first convolution (then 2x, 4x, 4x)")
     dense: int = describe(64, "units of the dense layer before the energy")
@@ -40,12 +40,13 @@ class EBMConfig:
     energy_penalty: float = describe(0.1, "weight of the L2 penalty mean(E(real)^2 + E(sampled)^2) that keeps energies near 0")
     data_noise: float = describe(0.0025, "std of Gaussian noise added to real images (pixels in [0, 1]) so E stays smooth near them")
     buffer_size: int = describe(8192, "replay buffer entries (images the training chains start from)")
-    fresh_share: float = describe(0.05, "share of each batch's chains started from fresh uniform noise instead of the buffer")
+    fresh_share: float = describe(0.3, "share of each batch's chains started from fresh uniform noise instead of the buffer (Du & "
+                                      "Mordatch's 0.05 trains the energy on few chains from noise: worse samples from noise)")
     langevin_steps: int = describe(30, "Langevin steps per training step (from the buffer's images)")
     step_size: float = describe(2.5, "Langevin step on the energy's gradient (pixels in [0, 1])")
     gradient_clip: float = describe(0.06, "clip each pixel's energy gradient in a Langevin step to +-this (0: off)")
     noise: float = describe(0.0025, "std of the Gaussian noise added at each Langevin step (pixels in [0, 1])")
-    sample_steps: int = describe(60, "Langevin steps of a new image from uniform noise (genlab sample --steps)")
+    sample_steps: int = describe(100, "Langevin steps of a new image from uniform noise (genlab sample --steps)")
     restore_steps: int = describe(20, "energy-descent steps that restore a damaged image (restoration.png, genlab.energy.restore)")
     sample_every: int = describe(100, "steps between grids of the replay buffer (figures/buffer/)")
     log_every: int = describe(10, "steps per history.csv row (means over the window)")
