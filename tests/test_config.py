@@ -143,7 +143,7 @@ def test_unknown_key_names_the_closest_valid_key():
 
 
 def test_unknown_key_without_close_match_lists_valid_keys():
-    with raises_one_line(ConfigError, r"unknown config key 'zzzzqqq' in --set; valid keys: dataset, architecture, "):
+    with raises_one_line(ConfigError, r"unknown config key 'zzzzqqq' in --set; valid keys: dataset, image_size, image_channels, architecture, "):
         config.resolve(CLASSIFIER, sets={"zzzzqqq": "3"})
 
 

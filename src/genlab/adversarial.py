@@ -247,7 +247,7 @@ def train(trainer_class, config, run, *, data_dir=None, verbose: int = 1, resume
     """Train an adversarial family into `run`; returns the metrics for metrics.json."""
     from genlab import data, step_training
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     images = data.to_float(dataset.x_train)                                      # (N, 28, 28, 1) in [0, 1]
     trainer = trainer_class(config, dataset.image_shape, dataset.num_classes)
     if len(images) < trainer.images_per_step:

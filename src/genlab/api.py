@@ -376,7 +376,8 @@ def evaluate(source: str | Path | np.ndarray, *, dataset: str | None = None, cou
         # The samples first: a damaged generator or decoder then fails before family.evaluate
         # writes its figures to metrics.json, so a failed evaluate changes no file.
         dataset_name = dataset or getattr(config, "dataset", "mnist")
-        real = evaluation.real_reference(dataset_name, data_dir)
+        real = evaluation.real_reference(dataset_name, data_dir, image_size=getattr(config, "image_size", None),
+                                         channels=getattr(config, "image_channels", None))
         images = evaluation.check_images(family.generate(run, config, count, seed=seed, **options), real.dataset.image_shape,
                                          str(run.path))
     if family.evaluate is not None:

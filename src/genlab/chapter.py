@@ -134,7 +134,8 @@ def _reference(run_path: Path, data_dir=None):
     from genlab import api, evaluation
 
     _, _, config = api.open_run(run_path)
-    return evaluation.real_reference(config.dataset, data_dir)
+    return evaluation.real_reference(config.dataset, data_dir, image_size=getattr(config, "image_size", None),
+                                     channels=getattr(config, "image_channels", None))
 
 
 def run_chapter(out: str | Path | None = None, *, quick: bool = False, data_dir: str | Path | None = None,

@@ -516,7 +516,7 @@ def _density_command(args) -> int:
         from genlab import data
 
         _, _, config = api.open_run(args.run)
-        images = data.load(config.dataset, args.data_dir).x_test[:args.count]
+        images = data.load_configured(config, args.data_dir).x_test[:args.count]
     drawn = density.complete(args.run, images, args.keep_rows, samples=args.samples, seed=args.seed, label=args.class_label,
                              **_sampler_options(args))
     levels = density.levels_of(images)

@@ -37,6 +37,18 @@ def describe(default: Any, help: str):
     return dataclasses.field(default=default, metadata={"help": help})
 
 
+def image_size_field():
+    """The shared `image_size` key: every family that loads a dataset takes it, so one setting
+    trains any family on a folder of mixed sizes at 32 or 64 pixels (genlab.data.load_configured)."""
+    return describe(None, "resize every image to image_size x image_size pixels (unset: the dataset's own size; "
+                          "a folder of mixed sizes: 28)")
+
+
+def image_channels_field():
+    """The shared `image_channels` key: 1 turns colour images grey, 3 grey ones RGB (genlab.data.load_configured)."""
+    return describe(None, "1 (grey) or 3 (RGB): convert every image (unset: the dataset's own)")
+
+
 def field_names(config_class) -> list[str]:
     return [field.name for field in dataclasses.fields(config_class)]
 
@@ -121,6 +133,10 @@ SHARED_RANGES: dict[str, tuple[Any, str, Any]] = {
     "clipnorm": (lambda value: value > 0, "greater than 0", 1.0),
     "clipvalue": (lambda value: value > 0, "greater than 0", 1.0),
     "global_clipnorm": (lambda value: value > 0, "greater than 0", 1.0),
+    # The networks halve an image down to an 8-pixel map (28: 7): below 8 there is nothing to halve,
+    # above 512 one image's activations no longer fit a CPU's memory at the default batch sizes.
+    "image_size": (lambda value: 8 <= value <= 512, "a whole number of pixels from 8 to 512", 32),
+    "image_channels": (lambda value: value in (1, 3), "1 (grey) or 3 (RGB)", 3),
 }
 # Every seed ends in numpy's and Keras' seeding, which take 0 .. 2**32 - 1 (outside it: a traceback
 # from inside numpy, after the run folder was made). genlab.api's seed arguments use the same range.

@@ -117,7 +117,7 @@ def likelihood(run: str | Path, images=None, n: int | None = None, *, seed: int 
     if images is None:
         from genlab import data
 
-        dataset = data.load(config.dataset, data_dir)
+        dataset = data.load_configured(config, data_dir)
         levels, what = dataset.x_test, f"{dataset.name} test set"
     elif isinstance(images, (str, Path)):
         levels, what = levels_of(read_images_file(images), image_shape, where=str(images)), str(images)

@@ -46,18 +46,23 @@ class NoEvaluator:
 class RealReference:
     """Features of the real test set and of a fixed training subset, computed once per dataset."""
 
-    def __init__(self, dataset_name: str, data_dir=None):
+    def __init__(self, dataset_name: str, data_dir=None, *, image_size: int | None = None, channels: int | None = None):
         from genlab import data, evaluator
 
         self.ruled = rules.applies_to(dataset_name)
+        # A run trained at another size or in other channels is measured on its data as it learnt
+        # it; that data (not the name) then finds its evaluator, by the arrays' fingerprint.
+        resized = image_size is not None or channels is not None
+        self.dataset = data.load(dataset_name, data_dir, image_size=image_size, channels=channels) if resized else None
         try:
-            self.evaluator = evaluator.load(dataset_name)
+            self.evaluator = evaluator.load(self.dataset if resized else dataset_name, data_dir)
         except GenlabError as error:
             if not self.ruled:
                 raise
             logger.warning("%s; until then no FID, KID or precision/recall: reporting the rule score only", error)
             self.evaluator = NoEvaluator(dataset_name, str(error))
-        self.dataset = data.load(dataset_name, data_dir)
+        if self.dataset is None:
+            self.dataset = data.load(dataset_name, data_dir)
         rng = np.random.default_rng(0)
         train_subset = rng.choice(len(self.dataset.x_train), min(TRAIN_REFERENCE, len(self.dataset.x_train)), replace=False)
         self.train_images = data.to_float(self.dataset.x_train[np.sort(train_subset)])
@@ -72,14 +77,15 @@ class RealReference:
         return not isinstance(self.evaluator, NoEvaluator)
 
 
-_REFERENCES: dict[tuple[str, str], RealReference] = {}
+_REFERENCES: dict[tuple, RealReference] = {}
 
 
-def real_reference(dataset_name: str, data_dir=None) -> RealReference:
-    """RealReference, computed once per process and dataset (`run chapter` evaluates three runs)."""
-    key = (dataset_name, str(data_dir))
+def real_reference(dataset_name: str, data_dir=None, *, image_size: int | None = None,
+                   channels: int | None = None) -> RealReference:
+    """RealReference, computed once per process, dataset and size (`run chapter` evaluates three runs)."""
+    key = (dataset_name, str(data_dir), image_size, channels)
     if key not in _REFERENCES:
-        _REFERENCES[key] = RealReference(dataset_name, data_dir)
+        _REFERENCES[key] = RealReference(dataset_name, data_dir, image_size=image_size, channels=channels)
     return _REFERENCES[key]
 
 

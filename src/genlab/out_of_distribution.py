@@ -145,7 +145,10 @@ def ood(run: str | Path, against: str | Path, n: int | None = None, *, seed: int
     seed = _seed(seed)
     n = None if n is None else _count(n, "n (images on each side)", minimum=2)
     opened, family, config = open_run(run)
-    own, other = data.load(config.dataset, data_dir), data.load(str(against), data_dir)
+    own = data.load_configured(config, data_dir)
+    # The other dataset as the run saw its own: a run trained at image_size 32 scores 32-pixel images.
+    other = data.load(str(against), data_dir, image_size=getattr(config, "image_size", None),
+                      channels=getattr(config, "image_channels", None))
     if other.name == own.name:
         raise DataError(f"--against names the run's own dataset ({own.name}); name another dataset to tell apart from it")
     if tuple(other.x_test.shape[1:]) != tuple(own.x_test.shape[1:]):

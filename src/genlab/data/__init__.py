@@ -29,7 +29,7 @@ from genlab.data.download import FETCH_TIMEOUT_SECONDS, MAX_DOWNLOAD_BYTES, MIRR
 from genlab.data.embedded import MNIST_5K_SOURCE
 from genlab.data.folders import DEFAULT_IMAGE_SIZE, IMAGE_SUFFIXES
 from genlab.data.idx import IDX_FILES, MAX_IDX_BYTES, read_idx, read_idx_shape
-from genlab.data.loading import dataset_problem, load
+from genlab.data.loading import dataset_problem, load, load_configured
 from genlab.data.lookup import cache_root, candidate_folders, dataset_value_problem, locate
 from genlab.data.npz import MAX_NPZ_BYTES
 from genlab.data.sources import DataFallbackWarning, reset_sources
@@ -42,6 +42,6 @@ __all__ = [
     "FETCH_TIMEOUT_SECONDS", "GENERATED", "IDX_DATASETS", "IDX_FILES", "IMAGE_SUFFIXES", "KERAS_MNIST_NPZ_SHA256", "KNOWN",
     "MAX_DOWNLOAD_BYTES", "MAX_IDX_BYTES", "MAX_NPZ_BYTES", "MIRRORS", "MNIST_5K_SOURCE", "REFETCH_HINT",
     "SHA256_GZ", "SHA256_RAW", "TEST_FRACTION", "cache_root", "candidate_folders", "dataset_problem", "dataset_value_problem",
-    "describe", "load", "locate",
+    "describe", "load", "load_configured", "locate",
     "read_idx", "read_idx_shape", "reset_sources", "to_float", "verify",
 ]

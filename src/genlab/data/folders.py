@@ -112,8 +112,10 @@ def load_image_folder(folder: Path, image_size: int | None, channels: int | None
     size = image_size or _default_image_size(sizes)
     mode = "L" if channels == 1 else "RGB"
     pixels = np.empty((len(files), size, size, 1 if mode == "L" else 3), dtype=np.uint8)
+    modes = []
     for index, path in enumerate(files):
         image = open_image(path)
+        modes.append(image.mode)
         try:
             # 16-bit and float pictures are scaled by their bit depth first (Pillow's own convert clips them).
             converted = fit(to_eight_bits(image, path).convert(mode), size, size)
@@ -124,9 +126,40 @@ def load_image_folder(folder: Path, image_size: int | None, channels: int | None
         pixels[index] = np.asarray(converted).reshape(size, size, -1)
     if channels is None and _all_gray(pixels):
         pixels = pixels[..., :1].copy()
+    _say_conversions(folder, sizes, modes, size, pixels.shape[-1])
     labels = np.asarray(classes, dtype=np.int64)
     train, test = split_indices(len(files), seed)
     return Dataset(folder.name, pixels[train], labels[train], pixels[test], labels[test], class_names, source=str(folder))
+
+
+_SAID: set[tuple] = set()
+# Pillow's mode names, as a user knows the pictures.
+MODE_NAMES = {"1": "black-and-white", "L": "grey", "LA": "grey with transparency", "P": "palette", "RGB": "colour",
+              "RGBA": "colour with transparency", "CMYK": "CMYK", "I": "32-bit grey", "I;16": "16-bit grey", "F": "float grey"}
+
+
+def _say_conversions(folder: Path, sizes: list[tuple[int, int]], modes: list[str], size: int, channels: int) -> None:
+    """One line, once per process and folder, saying what loading changed: how many images were
+    resized (and from which sizes) and how many converted to grey or RGB."""
+    resized = [pair for pair in sizes if pair != (size, size)]
+    target_mode = "L" if channels == 1 else "RGB"
+    converted = [mode for mode in modes if mode != target_mode]
+    key = (str(folder), size, channels)
+    if not (resized or converted) or key in _SAID:
+        return
+    _SAID.add(key)
+    parts = []
+    if resized:
+        areas = sorted(resized, key=lambda pair: pair[0] * pair[1])
+        spread = f"{areas[0][0]}x{areas[0][1]}" + (f" to {areas[-1][0]}x{areas[-1][1]}" if areas[-1] != areas[0] else "")
+        parts.append(f"{len(resized)} resized to {size}x{size} (from {spread})")
+    if converted:
+        counts = {MODE_NAMES.get(mode, mode): 0 for mode in converted}
+        for mode in converted:
+            counts[MODE_NAMES.get(mode, mode)] += 1
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
+        parts.append(f"{len(converted)} converted to {'grey' if channels == 1 else 'RGB'} ({kinds})")
+    logger.warning("%s: %d images; %s", shown_path(folder), len(sizes), "; ".join(parts))
 
 
 def _all_gray(pixels: np.ndarray) -> bool:

@@ -113,3 +113,12 @@ def load(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = N
         else:
             raise DataError(unknown_name_message(text))
     return conform(dataset, image_size, channels)
+
+
+def load_configured(config, data_dir: str | os.PathLike | None = None) -> Dataset:
+    """The dataset a family's config trains on: `config.dataset` at the config's `image_size` and
+    `channels` where the family has those keys and they are set. Training, evaluation, likelihood,
+    out-of-distribution scores and the explorer all load a run's data through here, so a run
+    trained at 32 x 32 RGB is measured on the same 32 x 32 RGB images it learnt."""
+    return load(config.dataset, data_dir, image_size=getattr(config, "image_size", None),
+                channels=getattr(config, "image_channels", None))

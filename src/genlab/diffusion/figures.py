@@ -88,7 +88,8 @@ def fid_against_steps(network, config, dataset_name: str, steps_list, count: int
     the sampler's cost/quality curve. Draws `path` (a PNG) when given."""
     from genlab import evaluation
 
-    real = evaluation.real_reference(dataset_name, data_dir)
+    real = evaluation.real_reference(dataset_name, data_dir, image_size=getattr(config, "image_size", None),
+                                     channels=getattr(config, "image_channels", None))
     if not real.has_network:     # a dataset judged by its rule score alone (mondrian): no FID to plot
         raise GenlabError(real.evaluator.reason)
     classes = class_count(network)

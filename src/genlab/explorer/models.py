@@ -117,7 +117,7 @@ def _completing(model: Model, family, opened, config) -> None:
     model.image_shape = run_image_shape(opened)
     model.complete = functools.partial(family.complete, opened, config)
     try:
-        dataset = data.load(config.dataset)
+        dataset = data.load_configured(config)
         model.examples = dataset.x_test[:100]
         model.num_classes = dataset.num_classes if getattr(config, "conditional", False) else 0
     except GenlabError:

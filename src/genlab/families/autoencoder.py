@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.errors import ConfigError, DataError, RunError
 from genlab.contract import Codec, Family, ImageGrid, Metric
 
@@ -23,6 +23,8 @@ NOISE_KINDS = ("none", "gaussian", "salt-and-pepper", "masking")
 class AutoencoderConfig:
     """genlab's default autoencoder; the `chapter` preset is the textbook's 784-32-784."""
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     architecture: str = describe("conv", "dense (the chapter's 784-32-784) or conv")
     latent_dim: int = describe(32, "size of the code between encoder and decoder")
     epochs: int = describe(5, "passes over the training set")
@@ -119,7 +121,7 @@ def train(config: AutoencoderConfig, run, *, data_dir=None, verbose: int = 1, re
 
     from genlab import backend, data, training
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     clean_train, clean_test = data.to_float(dataset.x_train), data.to_float(dataset.x_test)
     rng = np.random.RandomState(config.seed) if config.chapter_noise else np.random.default_rng(config.seed)
     autoencoder, encoder, decoder = build(config, dataset.image_shape)
@@ -294,7 +296,7 @@ def latent_figure(run, config, dataset, encoder, clean_test) -> None:
 def _test_set(config, data_dir=None):
     from genlab import data
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     return dataset, data.to_float(dataset.x_test)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.errors import ConfigError
 from genlab.contract import Family, Metric
 
@@ -22,6 +22,8 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 class ClassifierConfig:
     """genlab's default classifier (a small CNN); the `chapter` preset is the textbook's 784-64-64-10."""
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     architecture: str = describe("cnn", "dense (the chapter's 784-64-64-10) or cnn")
     hidden_units: tuple[int, ...] = describe((64, 64), "dense only: units of each hidden layer")
     epochs: int = describe(3, "passes over the training set")
@@ -109,7 +111,7 @@ def train(config: ClassifierConfig, run, *, data_dir=None, verbose: int = 1, res
 
     from genlab import data, plotting, training
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     x_train, x_test = inputs_for(config, dataset.x_train), inputs_for(config, dataset.x_test)
     if config.architecture == "dense":
         model = build_dense(x_train.shape[1], dataset.num_classes, config.hidden_units)
@@ -141,7 +143,7 @@ def evaluate(run, config, *, data_dir=None, seed: int = 0, noise_sweep: bool = F
     """Re-score the saved model on the test set (e.g. after copying a run to another machine)."""
     from genlab import data
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     logits = run.load_model().predict(inputs_for(config, dataset.x_test), batch_size=1024, verbose=0)
     values = {"evaluate_test_accuracy": float(np.mean(np.argmax(logits, axis=1) == dataset.y_test)),
               "evaluate_test_images": int(len(dataset.y_test))}

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.contract import COMMON_RESUME_KEYS, SAMPLE_QUALITY, Density, Family, Metric, SamplerOption
 from genlab.diffusion.figures import fid_figure, figures
 from genlab.diffusion.sampling import class_count, sample_images, time_feature_array
@@ -70,6 +70,8 @@ SAMPLE_OPTIONS = ("steps", "eta", "guidance", "sampler")
 @dataclass
 class DiffusionConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     epochs: int = describe(5, "passes over the training set (time_budget_s may stop earlier)")
     time_budget_s: float = describe(0.0, "stop training after this many seconds of training (0: no limit); the last epoch is then partial")
     batch_size: int = describe(128, "images per update")
@@ -149,7 +151,7 @@ def train(config: DiffusionConfig, run, *, data_dir=None, verbose: int = 1, resu
     from genlab import backend, checkpoints, data, training
     from genlab.diffusion.trainer import DiffusionTrainer, TrainingProgress, ema_network
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     images = data.to_float(dataset.x_train)                                              # (N, 28, 28, 1) in [0, 1]
     labels = dataset.y_train.astype("int32").reshape(-1, 1)
     if len(images) < config.batch_size:

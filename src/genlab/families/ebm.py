@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.contract import SAMPLE_QUALITY, Family, SamplerOption, Score
 from genlab.errors import ConfigError, GenlabError
 
@@ -28,6 +28,8 @@ from genlab.errors import ConfigError, GenlabError
 @dataclass
 class EBMConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     steps: int = describe(900, "training steps, one batch of real images and one of Langevin samples each (about 6 minutes on 2 cores)")
     batch_size: int = describe(64, "real images per step (and as many Langevin samples)")
     filters: int = describe(16, "feature maps of the first convolution (then 2x, 4x, 4x)")
@@ -97,7 +99,7 @@ def train(config: EBMConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
     from genlab.energy import figures
     from genlab.energy.trainer import EnergyTrainer
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     images = data.to_float(dataset.x_train)                                      # (N, 28, 28, 1) in [0, 1]
     if len(images) < config.batch_size:
         raise ConfigError(f"batch_size {config.batch_size} is more than the {len(images)} training images; lower batch_size")

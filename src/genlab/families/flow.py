@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.contract import COMMON_RESUME_KEYS, SAMPLE_QUALITY, Codec, Density, Family, ImageGrid, Metric, SamplerOption
 from genlab.errors import ConfigError, DataError, GenlabError
 from genlab.flow.codes import BATCH, decode, draw, encode
@@ -45,6 +45,8 @@ DEQUANTIZER_FILE = "dequantizer.keras"        # a variational run's q(u | x), wh
 @dataclass
 class FlowConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz (height and width multiples of 2^scales)")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     scales: int = describe(2, "squeezes: each halves height and width; half the channels leave as part of z between scales")
     depth: int = describe(8, "steps per scale, each activation normalization + invertible 1x1 convolution + affine coupling")
     hidden: int = describe(64, "feature maps of each coupling's network (conv 3x3, conv 1x1, conv 3x3)")
@@ -106,7 +108,7 @@ def train(config: FlowConfig, run, *, data_dir=None, verbose: int = 1, resume: b
     from genlab.flow.dequantization import dequantized
     from genlab.flow.steplog import FlowStepLog
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     flow = network.build(architecture(config, dataset.image_shape), dequantization_seed=config.seed,
                          variational_depth=config.dequantizer_depth if config.dequantization == "variational" else 0)
     x_train = dataset.x_train[slice(0, config.train_images or None)]
@@ -244,7 +246,7 @@ def latent_space(run, config: FlowConfig):
 def _test_images(config: FlowConfig, data_dir):
     from genlab import data
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     return dataset, data.to_float(dataset.x_test)
 
 

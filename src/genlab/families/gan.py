@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from genlab import adversarial
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.errors import ConfigError
 from genlab.contract import SAMPLE_QUALITY, Family
 
@@ -28,6 +28,8 @@ DTYPE_POLICIES = ("float32", "mixed_bfloat16", "auto")
 class GANConfig:
     """genlab's default GAN recipe; the `chapter` preset restores the textbook's settings."""
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     steps: int = describe(2000, "training steps, one batch each (the chapter calls them EPOCHS)")
     batch_size: int = describe(128, "real images per step (and as many generated)")
     latent_dim: int = describe(32, "size of the generator's input z ~ U[-1, 1]")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.contract import COMMON_RESUME_KEYS, SAMPLE_QUALITY, Density, Family, Metric, SamplerOption
 from genlab.errors import ConfigError, GenlabError
 
@@ -30,6 +30,8 @@ from genlab.errors import ConfigError, GenlabError
 @dataclass
 class PixelCNNConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     filters: int = describe(32, "feature maps of each stack")
     blocks: int = describe(5, "gated residual blocks of each stack (each widens what a pixel sees by two rows)")
     conditional: bool = describe(False, "condition on the class label (genlab sample RUN --class K)")
@@ -80,7 +82,7 @@ def train(config: PixelCNNConfig, run, *, data_dir=None, verbose: int = 1, resum
 
     from genlab import backend, data, training
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     network = build_network(config, dataset.image_shape, dataset.num_classes)
     network.compile(optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm or None),
                     # the mean cross-entropy over pixels is -log p in nats per dimension

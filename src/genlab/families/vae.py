@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.config import describe
+from genlab.config import describe, image_channels_field, image_size_field
 from genlab.contract import COMMON_RESUME_KEYS, SAMPLE_QUALITY, Density, Family, Metric
 from genlab.errors import ConfigError, GenlabError
 from genlab.families import autoencoder
@@ -42,6 +42,8 @@ IWAE_DECODES = 2048             # decoded z per network call of the IWAE bound (
 @dataclass
 class VAEConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
+    image_size: int | None = image_size_field()
+    image_channels: int | None = image_channels_field()
     architecture: str = describe("conv", "dense (the chapter's 784-32-784 shape) or conv")
     latent_dim: int = describe(32, "size of z (2 gives the classic manifold figure)")
     beta: float = describe(1.0, "weight of the KL term (beta-VAE when != 1)")
@@ -181,7 +183,7 @@ def train(config: VAEConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
     from genlab import backend, data, training
     from genlab.families.autoencoder import model_inputs, reconstruction_metrics
 
-    dataset = data.load(config.dataset, data_dir)
+    dataset = data.load_configured(config, data_dir)
     clean_train, clean_test = data.to_float(dataset.x_train), data.to_float(dataset.x_test)
     trainer, deterministic, encoder, decoder, distribution = build(config, dataset.image_shape)
     loss = reconstruction_loss if distribution is None else logistic_reconstruction_loss
