@@ -73,3 +73,20 @@ def test_a_folder_of_photos_trains_a_vae_at_32_and_is_measured_by_its_own_evalua
     said = [record.getMessage() for record in caplog.records if "resized to 32x32" in record.getMessage()]
     assert said == ["photos: 80 images; 80 resized to 32x32 (from 40x40 to 36x48); 8 converted to RGB (8 grey)"
                     .replace("photos", str(photos), 1)], said
+
+
+@pytest.mark.parametrize("name", LOADING)
+def test_every_family_trains_tiny_on_a_folder_of_photos_at_the_size_asked(name, photos, tmp_path):
+    """Photos of two sizes, colour and a few grey, at 16 x 16 RGB: every family trains on them without
+    an evaluator for this data (training then says how to get one), and what it draws or rebuilds is 16 x 16 RGB."""
+    from conftest import tiny_run
+
+    import genlab
+
+    family = families.get(name)
+    run = tiny_run(name, tmp_path / name, dataset=str(photos), image_size=16, image_channels=3)
+    assert run.read_metrics()["status"] == "complete"
+    assert run.image_shape() == (16, 16, 3)
+    if family.can("sample"):
+        images = genlab.sample(run.path, 3, seed=0)
+        assert images.shape == (3, 16, 16, 3) and np.isfinite(images).all()
