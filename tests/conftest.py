@@ -71,13 +71,35 @@ def pytest_collection_modifyitems(config, items):
 def shared_tiny_run(tmp_path_factory):
     """tiny_run, trained once per test session for each (family, settings): for runs that several
     modules only read (a tiny diffusion run alone takes about 20 s, much of it tracing). Tests that change
-    a run copy it first."""
+    a run copy it first. Under pytest-xdist the workers share one folder of these runs (the parent of
+    their temporary folders): the first worker to need a run trains it under a file lock, the other
+    waits and opens it, so no tiny run is trained twice in one session."""
+    import hashlib
+
+    from filelock import FileLock
+
+    from genlab.runs import Run
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / "shared-tiny-runs"
+        root.mkdir(exist_ok=True)
+    else:
+        root = tmp_path_factory.mktemp("shared-tiny-runs")
     cache = {}
 
     def get(family: str, **overrides):
         key = (family, tuple(sorted(overrides.items())))
         if key not in cache:
-            cache[key] = tiny_run(family, tmp_path_factory.mktemp("shared-" + family) / "run", **overrides)
+            folder = root / f"{family}-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}"
+            with FileLock(str(folder) + ".lock"):
+                if (folder / "run").is_dir() and (folder / "trained").is_file():
+                    cache[key] = Run.open(folder / "run")
+                else:
+                    import shutil
+
+                    shutil.rmtree(folder, ignore_errors=True)     # a worker that died half-way
+                    cache[key] = tiny_run(family, folder / "run", **overrides)
+                    (folder / "trained").write_text("complete\n")
         return cache[key]
 
     return get
