@@ -170,7 +170,7 @@ def test_evaluate_reports_the_rule_score_beside_the_real_paintings(paintings_32,
     run = tiny_run("gan", tmp_path / "gan", dataset=paintings_32)
     result = genlab.evaluate(run.path, dataset="mondrian-32", count=20)
     samples, real, mean = (result.rows[name] for name in ("gan samples", "real training images", "per-pixel mean image"))
-    assert set(rules.KEYS) <= set(samples) and "fid" not in samples       # no evaluator network for mondrian yet
+    assert set(rules.KEYS) <= set(samples) and "fid" not in samples       # genlab ships none for the 32-pixel paintings
     assert real["rule_score"] > 0.95 and real["rule_rectangles"] == 1.0
     assert samples["rule_score"] < real["rule_score"] - 0.3                # six steps paint no Mondrian
     assert mean["rule_score"] < 0.2                                        # the blurred mean painting breaks the rules
@@ -199,6 +199,49 @@ def test_rule_score_sits_beside_the_network_metrics_where_an_evaluator_exists(mo
     with pytest.raises(genlab.errors.GenlabError, match="no evaluator for"):
         evaluation.RealReference(paintings_32)
 
+
+
+def test_the_shipped_mondrian_evaluator_is_pinned_small_and_tells_the_classes_apart():
+    from genlab import evaluator
+
+    entry = evaluator.registry()["mondrian"]
+    path = evaluator.ASSETS / entry["file"]
+    assert evaluator.sha256(path) == entry["sha256"]
+    assert path.stat().st_size < 1_000_000                                  # genlab ships it: a few hundred KB
+    loaded = evaluator.load("mondrian")
+    assert loaded.source == "shipped with genlab" and tuple(loaded.model.input_shape[1:]) == (64, 64, 3)
+    # Which primaries a painting uses is plain to see: the classifier gets nearly all right.
+    assert entry["test_accuracy"] >= 0.97 and loaded.model.output_shape[-1] == len(mondrian.CLASS_NAMES)
+
+
+@pytest.fixture(scope="module")
+def paintings_64(tmp_path_factory) -> str:
+    """200 + 50 paintings at 64 x 64 RGB, for a tiny run at the size of the shipped evaluator."""
+    images, labels = mondrian.generate(250, 64, seed=12)
+    path = tmp_path_factory.mktemp("paintings") / "paintings-64.npz"
+    np.savez(path, x_train=images[:200], y_train=labels[:200], x_test=images[200:], y_test=labels[200:],
+             class_names=np.array(mondrian.CLASS_NAMES))
+    return str(path)
+
+
+def test_evaluate_on_mondrian_scores_fid_with_the_shipped_evaluator(paintings_64, tmp_path, monkeypatch):
+    from conftest import tiny_run
+
+    from genlab import evaluation, evaluator
+
+    # 500 training paintings for the reference row (not 10000): embedding and rule-scoring them
+    # at 64 pixels is most of this test's time.
+    monkeypatch.setattr(evaluation, "TRAIN_REFERENCE", 500)
+    monkeypatch.setattr(evaluation, "_REFERENCES", {})
+    run = tiny_run("gan", tmp_path / "gan", dataset=paintings_64)
+    result = genlab.evaluate(run.path, dataset="mondrian", count=50)
+    samples, real = result.rows["gan samples"], result.rows["real training images"]
+    assert {"fid", "kid", "precision", *rules.KEYS} <= set(samples)
+    # Six steps paint no Mondrian: far from the test paintings in the evaluator's features, where
+    # the real training paintings sit close to them.
+    assert real["fid"] * 10 < samples["fid"] and real["rule_score"] > samples["rule_score"] + 0.3
+    assert "FID" in result.table() and "rule score" in result.table()
+    assert run.read_metrics()["evaluator_sha256"] == evaluator.registry()["mondrian"]["sha256"]
 
 # ------------------------------------------------------------------------------------ the families at 32 and 64 pixels
 GENERATIVE = ("gan", "cgan", "wgan-gp", "vae", "diffusion", "pixelcnn")

@@ -89,6 +89,7 @@ def test_rotations_label_each_turn():
     assert wide.shape == (2, 2, 3, 1) and labels.tolist() == [0, 1]
 
 
-def test_a_dataset_with_a_shipped_evaluator_keeps_it():
+@pytest.mark.parametrize("dataset", ["mnist-5k", "mondrian"])
+def test_a_dataset_with_a_shipped_evaluator_keeps_it(dataset):
     with raises_one_line(GenlabError, "has the evaluator shipped with genlab"):
-        evaluator.train("mnist-5k", epochs=1, verbose=0)
+        evaluator.train(dataset, epochs=1, verbose=0)
