@@ -361,3 +361,30 @@ def test_a_completing_family_gets_a_completion_tab(name, shared_tiny_run):
     assert completions.shape == (1, 2) + tuple(model.image_shape)
     np.testing.assert_allclose(completions[0, :, :10], np.repeat(model.examples[:1, :10] / 255.0, 2, axis=0), atol=1e-6)
     explorer.build_app([model])
+
+
+ENCODING = [name for name in EXPLORABLE if families.get(name).purpose == "generate" and families.get(name).codec is not None]
+
+
+@pytest.mark.parametrize("name", ENCODING)
+def test_a_family_with_an_encoder_starts_from_real_test_images(name, shared_tiny_run):
+    """Generator tabs of families with an encoder (vae, flow) offer the run's test images: encoded,
+    the sliders start from one; the line between two decodes into a strip whose ends are those
+    images for an exact latent (a flow), their reconstructions otherwise."""
+    pytest.importorskip("gradio", reason='the explorer needs Gradio: pip install "genlab[app]" (CI installs it)')
+    family = families.get(name)
+    run = shared_tiny_run(name, **dict(family.tiny_variants[0]))
+    (model,) = explorer.open_models([run.path])
+    assert model.codec is not None and len(model.examples) == explorer.models.EXAMPLES
+    image, point = model.encoded_example(3)
+    assert np.array_equal(image, model.examples[3] / np.float32(255.0))
+    path = model.path_between_examples(3, 5, 7)
+    assert path.shape == (7, model.space.size)
+    np.testing.assert_allclose(path[0], point, rtol=1e-6)
+    ends = model.images(path[[0, -1]])
+    # The ends decode as the encoder-decoder rebuilds the two images (a flow: exactly the images).
+    reconstruction = model.codec.reconstruct(np.stack([model.examples[3], model.examples[5]]) / np.float32(255.0))
+    np.testing.assert_allclose(ends, reconstruction, atol=2e-3)
+    with pytest.raises(GenlabError, match="test image 100 does not exist; choose 0 to 99"):
+        model.encoded_example(100)
+    explorer.build_app([model])

@@ -52,10 +52,14 @@ def _page_error(error: Exception) -> Exception:
     return gr.Error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": "))
 
 
-def _seed_value(value) -> int:
+def _seed_value(value, what: str = "the seed") -> int:
     if value is None or not np.isfinite(float(value)) or float(value) < 0 or float(value) != int(float(value)):
-        raise GenlabError(f"the seed must be a whole number >= 0, got {value!r}")
+        raise GenlabError(f"{what} must be a whole number >= 0, got {value!r}")
     return int(value)
+
+
+def _index_value(value) -> int:
+    return _seed_value(value, "a test image's number")
 
 
 def build_app(models: Sequence[Model], *, title: str = "genlab explore"):
@@ -228,8 +232,52 @@ def _generator_tab(model: Model, tab: int = 0) -> None:
 
     walk_go.click(walk, [seed, walk_steps, walk_size, *controls], walked)
 
+    if model.codec is not None and model.examples is not None:
+        _test_images(model, point, controls, shown_images, sliders, render, row_of)
+
     if space.size == 2 and space.distribution == "normal(0, 1)":
         _manifold(model)   # a 2-D standard normal prior: its quantile grid shows the whole space
+
+
+def _test_images(model: Model, point, controls, shown_images, sliders, render, row_of) -> None:
+    """Real test images through the run's encoder (a flow's exact latent, a VAE's posterior mean):
+    start the sliders from one, or walk the straight line between two."""
+    import gradio as gr
+
+    last = len(model.examples) - 1
+    with gr.Accordion("from real test images (the encoder)", open=False):
+        with gr.Row():
+            first = gr.Number(value=0, precision=0, minimum=0, maximum=last, label=f"test image (0-{last})",
+                              elem_classes=["test-first"])
+            second = gr.Number(value=1, precision=0, minimum=0, maximum=last, label="to test image", elem_classes=["test-second"])
+            count = gr.Slider(3, MAX_STRIP, value=10, step=1, label="images")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=200):
+                start_go = gr.Button("start from the test image", elem_classes=["encode"])
+                between_go = gr.Button("interpolate between the two", elem_classes=["between"])
+            originals = gr.Image(format=IMAGE_FORMAT, label="the test images", interactive=False, height=200,
+                                 elem_classes=["originals"])
+        between = gr.Image(format=IMAGE_FORMAT, label="decoded along the line between their points", interactive=False,
+                           elem_classes=["between-line"])
+
+    def pair(one, other):
+        return strip(np.stack([model.encoded_example(_index_value(one))[0], model.encoded_example(_index_value(other))[0]]),
+                     side=84)
+
+    @_shown_in_page
+    async def from_test_image(index, other, label_value, *option_values):
+        _, current = model.encoded_example(_index_value(index))
+        values = [round(float(np.clip(value, axis.low, axis.high)), 3)
+                  for axis, value in zip(model.axes, model.space.coordinates(current, model.axes))]
+        return (current, *await render(current, label_value, *option_values), *values, pair(index, other))
+
+    @_shown_in_page
+    def between_test_images(one, other, images, *controls_values):
+        points = model.path_between_examples(_index_value(one), _index_value(other), int(images))
+        return row_of(points, *controls_values), pair(one, other)
+
+    start_go.click(from_test_image, [first, second, *controls], [point, *shown_images, *sliders, originals])
+    between_go.click(between_test_images, [first, second, count, *controls], [between, originals])
 
 
 def _manifold(model: Model) -> None:

@@ -14,6 +14,7 @@ from genlab.explorer.batching import Batcher
 from genlab.explorer.images import with_noise
 
 SLIDERS = 8
+EXAMPLES = 100      # test images a tab offers to start from
 
 
 @dataclass
@@ -63,6 +64,24 @@ class Model:
     def _options(self, options: dict) -> dict:
         return {key: value for key, value in options.items() if key in self.space.options and value is not None}
 
+    def encoded_example(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(the test image `index` as floats in [0, 1], its latent point) through the run's encoder
+        (a flow's exact latent, a VAE's posterior mean)."""
+        if self.codec is None or self.examples is None:
+            raise GenlabError(f"{self.label} has no encoder or no test images here to encode")
+        if not 0 <= int(index) < len(self.examples):
+            raise GenlabError(f"test image {index} does not exist; choose 0 to {len(self.examples) - 1}")
+        image = self.examples[int(index)].astype(np.float32) / 255.0
+        return image, np.asarray(self.codec.encode(image[None])[0], np.float32)
+
+    def path_between_examples(self, first: int, second: int, count: int) -> np.ndarray:
+        """`count` latent points on the straight line from test image `first`'s point to `second`'s
+        (count x size): decoded, a flow's ends are the two test images themselves."""
+        _, start = self.encoded_example(first)
+        _, end = self.encoded_example(second)
+        weights = np.linspace(0.0, 1.0, int(count), dtype=np.float32)[:, None]
+        return (1.0 - weights) * start + weights * end
+
     def autoencode(self, image: np.ndarray, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(noisy input, the model's output, the code) for one float image."""
         noisy = with_noise(image, noise, seed) if noise > 0 else image
@@ -91,6 +110,10 @@ def open_models(runs: Sequence[str | Path]) -> list[Model]:
         elif family.purpose == "generate" and family.latent_space is not None:
             model.space = batched(family.latent_space(opened, config), label)
             model.axes = model.space.axes(SLIDERS)
+            if family.codec is not None:     # an encoder too (vae, flow): start from real test images
+                model.codec = family.codec(opened, config)
+                dataset = _run_data(config)
+                model.examples = None if dataset is None else dataset.x_test[:EXAMPLES]
         elif family.complete is not None:
             _completing(model, family, opened, config)
         else:
@@ -111,18 +134,25 @@ def _completing(model: Model, family, opened, config) -> None:
     """A completion tab: the family's `complete` on this run, and test images to start from."""
     import functools
 
-    from genlab import data
     from genlab.density import run_image_shape
 
     model.image_shape = run_image_shape(opened)
     model.complete = functools.partial(family.complete, opened, config)
+    dataset = _run_data(config)
+    model.examples = None if dataset is None else dataset.x_test[:EXAMPLES]   # None: the tab starts from a drawing only
+    if getattr(config, "conditional", False):
+        model.num_classes = 10 if dataset is None else dataset.num_classes
+
+
+def _run_data(config):
+    """The run's data as it learnt it (genlab.data.load_configured), or None where that data is not
+    on this machine (a pretrained model opened offline without its dataset)."""
+    from genlab import data
+
     try:
-        dataset = data.load_configured(config)
-        model.examples = dataset.x_test[:100]
-        model.num_classes = dataset.num_classes if getattr(config, "conditional", False) else 0
+        return data.load_configured(config)
     except GenlabError:
-        model.examples = None   # no data here: the tab starts from a drawing only
-        model.num_classes = 10 if getattr(config, "conditional", False) else 0
+        return None
 
 
 def _labels(paths: list[str]) -> list[str]:
