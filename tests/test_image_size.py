@@ -90,3 +90,15 @@ def test_every_family_trains_tiny_on_a_folder_of_photos_at_the_size_asked(name, 
     if family.can("sample"):
         images = genlab.sample(run.path, 3, seed=0)
         assert images.shape == (3, 16, 16, 3) and np.isfinite(images).all()
+
+
+def test_a_known_dataset_at_another_size_is_not_scored_by_its_shipped_evaluator(tmp_path, monkeypatch):
+    from genlab import evaluator
+    from genlab.errors import GenlabError
+
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    assert evaluator.load(data.load("mnist-5k")).source == "shipped with genlab"
+    # 32 x 32 MNIST is data of its own: the 28-pixel network would refuse its shape deep inside
+    # the scoring; the message names the command that makes an evaluator for it.
+    with raises_one_line(GenlabError, r"no evaluator for mnist-5k .*genlab evaluator train --dataset mnist-5k"):
+        evaluator.load(data.load("mnist-5k", image_size=32))

@@ -103,9 +103,13 @@ _CACHE: dict[str, Evaluator] = {}
 def load(dataset, data_dir=None) -> Evaluator:
     """The evaluator for a dataset (a name, or a loaded genlab.data.Dataset): the shipped one,
     else the one `genlab evaluator train` made for exactly this data; SHA-256 checked."""
-    name = ALIASES.get(dataset, dataset) if isinstance(dataset, str) else dataset.name
+    name = ALIASES.get(dataset, dataset) if isinstance(dataset, str) else ALIASES.get(dataset.name, dataset.name)
     if name in registry():
-        return _shipped(name)
+        shipped = _shipped(name)
+        if isinstance(dataset, str) or tuple(shipped.model.input_shape[1:]) == tuple(dataset.image_shape):
+            return shipped
+        # The dataset at another size or in other channels (image_size, image_channels) is other
+        # data: the shipped network cannot take it, an evaluator trained for it can.
     if isinstance(dataset, str):
         from genlab import data
 
