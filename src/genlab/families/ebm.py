@@ -30,7 +30,7 @@ class EBMConfig:
     dataset: str = describe("mnist", "dataset name, image folder or .npz")
     image_size: int | None = image_size_field()
     image_channels: int | None = image_channels_field()
-    steps: int = describe(900, "training steps, one batch of real images and one of Langevin samples each (about 6 minutes on 2 cores)")
+    steps: int = describe(1800, "training steps, one batch of real images and one of Langevin samples each (about 10 minutes on 2 cores)")
     batch_size: int = describe(64, "real images per step (and as many Langevin samples)")
     filters: int = describe(16, "feature maps of the first convolution (then 2x, 4x, 4x)")
     dense: int = describe(64, "units of the dense layer before the energy")
