@@ -268,13 +268,13 @@ def test_networks_grow_a_level_per_doubling_of_the_image():
 
     assert [networks.resolution_levels((side, side, 1)) for side in (16, 28, 32, 64, 128)] == [2, 2, 2, 3, 4]
     for side, trunk, head, first_map in ((28, [64, 128, 256], [32, 16], (7, 7)), (32, [64, 128, 256], [32, 16], (8, 8)),
-                                         (64, [32, 64, 128, 256], [32, 16, 8], (8, 8))):
+                                         (64, [16, 32, 64, 128], [32, 16, 8], (8, 8))):
         shape = (side, side, 3)
         discriminator, generator = gan.build_discriminator(shape), gan.build_generator(32, shape)
         assert conv_filters(discriminator, keras.layers.Conv2D) == trunk
         assert conv_filters(generator, keras.layers.Conv2DTranspose) == head
         assert networks.coarsest_map(shape) == first_map and generator.output.shape[1:] == shape
-        assert discriminator.get_layer(index=-2).output.shape[-1] == networks.trunk_features(shape) == 4 * 4 * 256
+        assert discriminator.get_layer(index=-2).output.shape[-1] == networks.trunk_features(shape) == 4 * 4 * trunk[-1]
         # The FLOP count follows the built networks at every size.
         assert networks.generator_flops(32, shape) == pytest.approx(_forward_flops(generator))
         assert networks.trunk_flops(shape) + 2 * networks.trunk_features(shape) == pytest.approx(_forward_flops(discriminator))
