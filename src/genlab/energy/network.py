@@ -38,3 +38,31 @@ def build_energy_network(image_shape=(28, 28, 1), filters: int = 16, dense: int 
     x = wrapped(layers.Dense(dense, activation="swish", name="hidden"))(x)
     energy = layers.Dense(1, dtype="float32", name="energy")(x)                         # (batch, 1), unbounded
     return keras.Model(images, energy, name="energy")
+
+
+def build_classifier_energy_network(image_shape=(28, 28, 1), classes: int = 10, hidden=(64, 64)):
+    """The chapter's classifier as an energy (JEM, Grathwohl et al. 2020): images (batch, H, W, C)
+    -> (batch, 1 + classes), column 0 the energy E(x) = -logsumexp_y f(x)[y], columns 1.. the
+    class logits f(x). Every energy reader takes column 0, so Langevin, scoring and restoration
+    treat it like the convolutional energy; the training step also reads the logits.
+
+    The network is program 1's Flatten -> Dense(64, relu) -> Dense(64, relu) -> Dense(classes).
+    -logsumexp is built from plain layers, so the saved model loads in safe mode: f - log_softmax(f)
+    is logsumexp(f) in every column, and a frozen Dense of weights -1/classes averages the equal
+    columns and negates them."""
+    import keras
+    from keras import layers
+
+    if classes < 2:
+        raise ConfigError(f"a classifier's energy needs at least 2 classes, got {classes}")
+    images = keras.Input(shape=tuple(image_shape), name="images")                       # (batch, 28, 28, 1)
+    x = layers.Flatten(name="flatten")(images)                                          # (batch, 784)
+    for index, units in enumerate(hidden):
+        x = layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
+    logits = layers.Dense(classes, dtype="float32", name="logits")(x)                   # (batch, classes)
+    log_probabilities = layers.Activation("log_softmax", dtype="float32", name="log_softmax")(logits)
+    logsumexp = layers.Subtract(dtype="float32", name="logsumexp")([logits, log_probabilities])  # each column: logsumexp f
+    energy = layers.Dense(1, use_bias=False, trainable=False, dtype="float32", name="energy",
+                          kernel_initializer=keras.initializers.Constant(-1.0 / classes))(logsumexp)   # (batch, 1)
+    outputs = layers.Concatenate(dtype="float32", name="energy_and_logits")([energy, logits])          # (batch, 1 + classes)
+    return keras.Model(images, outputs, name="classifier_energy")

@@ -7,6 +7,7 @@ One step (compiled whole, Langevin loop included):
     replay_buffer.store(samples)                 # the chains go on from here next time
     loss    = mean E(real + small noise) - mean E(samples)            # contrastive divergence
             + energy_penalty * mean(E(real)^2 + E(samples)^2)          # keeps energies near 0
+            [+ classifier_weight * cross-entropy(f(real), labels)]      # JEM: network=dense
     Adam step on the network (gradients clipped to clip_norm)
 
 Lowering the energy of real images and raising that of the sampler's images until the two
@@ -25,20 +26,25 @@ import numpy as np
 
 from genlab.energy.buffer import ReplayBuffer
 from genlab.energy.langevin import langevin
-from genlab.energy.network import build_energy_network
+from genlab.energy.network import build_classifier_energy_network, build_energy_network
 
 
 class EnergyTrainer:
     """The energy network, its optimizer, the replay buffer and the noise: every piece of state
     the compiled step reads or writes, and what a checkpoint holds."""
 
-    def __init__(self, config, image_shape):
+    def __init__(self, config, image_shape, classes: int = 10):
         import keras
 
         from genlab import backend
 
         self.config, self.image_shape = config, tuple(image_shape)
-        self.network = build_energy_network(self.image_shape, config.filters, config.dense, config.spectral_norm)
+        # JEM: the classifier's logits f(x) are trained on the labels too, its energy is -logsumexp f(x).
+        self.joint = config.network == "dense"
+        if self.joint:
+            self.network = build_classifier_energy_network(self.image_shape, classes)
+        else:
+            self.network = build_energy_network(self.image_shape, config.filters, config.dense, config.spectral_norm)
         self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, beta_1=config.beta_1,
                                                beta_2=config.beta_2, global_clipnorm=config.clip_norm or None)
         self.optimizer.build(self.network.trainable_variables)
@@ -57,7 +63,7 @@ class EnergyTrainer:
         return langevin(self.energy, starts, steps=config.langevin_steps, step_size=config.step_size, noise=config.noise,
                         seed_generator=self.seed_generator, gradient_clip=config.gradient_clip)
 
-    def train_step(self, real):
+    def train_step(self, real, labels=None):
         import keras
         from keras import ops
 
@@ -73,14 +79,25 @@ class EnergyTrainer:
         self.buffer.store(indices, samples)
 
         def loss():
-            energies = self.energy(ops.concatenate([real, samples], axis=0), training=True)   # (2 * batch,)
+            outputs = self.network(ops.concatenate([real, samples], axis=0), training=True)  # (2 * batch, 1 [+ classes])
+            energies = outputs[:, 0]
             real_energy, sampled_energy = ops.mean(energies[:batch]), ops.mean(energies[batch:])
             penalty = config.energy_penalty * ops.mean(ops.square(energies))
-            return real_energy - sampled_energy + penalty, (real_energy, sampled_energy)
+            total = real_energy - sampled_energy + penalty
+            cross_entropy = ops.zeros(())
+            if self.joint:       # the classes of the (noised) real images from the same logits
+                cross_entropy = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, outputs[:batch, 1:],
+                                                                                      from_logits=True))
+                total = total + config.classifier_weight * cross_entropy
+            return total, (real_energy, sampled_energy, cross_entropy)
 
-        value, (real_energy, sampled_energy), gradient_norm = minimize(loss, self.network.trainable_variables, self.optimizer)
-        return {"loss": value, "energy_real": real_energy, "energy_sampled": sampled_energy,
-                "energy_gap": sampled_energy - real_energy, "grad_norm": gradient_norm}
+        value, (real_energy, sampled_energy, cross_entropy), gradient_norm = minimize(loss, self.network.trainable_variables,
+                                                                                      self.optimizer)
+        outputs = {"loss": value, "energy_real": real_energy, "energy_sampled": sampled_energy,
+                   "energy_gap": sampled_energy - real_energy, "grad_norm": gradient_norm}
+        if self.joint:
+            outputs["cross_entropy"] = cross_entropy
+        return outputs
 
     # ---- what genlab's step loop needs --------------------------------------------------
     @property
@@ -88,7 +105,7 @@ class EnergyTrainer:
         return self.config.batch_size
 
     def batch(self, images: np.ndarray, labels: np.ndarray, indices: np.ndarray) -> tuple:
-        return (images[indices],)
+        return (images[indices], labels[indices].astype(np.int32)) if self.joint else (images[indices],)
 
     def variable_groups(self) -> dict[str, list]:
         return {"network": self.network.variables, "optimizer": self.optimizer.variables,

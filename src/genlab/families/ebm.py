@@ -13,6 +13,10 @@ New images (`genlab sample`) start from uniform noise, not from the buffer, and 
 space; like the PixelCNN it completes images from their top rows (the rows below start as noise
 and walk downhill with the top rows held), and its energy is its out-of-distribution score.
 `genlab.energy.restore` repairs damaged pixels by energy descent.
+
+The `jem` preset (network=dense) is the joint energy-based model of Grathwohl et al. (2020): the
+chapter's 784-64-64-10 classifier, its logits f(x) trained on the labels by cross-entropy and its
+energy E(x) = -logsumexp f(x) by the same contrastive divergence; the run reports test_accuracy.
 """
 from __future__ import annotations
 
@@ -35,6 +39,9 @@ class EBMConfig:
     filters: int = describe(16, "feature maps of the first convolution (then 2x, 4x, 4x)")
     dense: int = describe(64, "units of the dense layer before the energy")
     spectral_norm: bool = describe(False, "spectral normalization of every layer but the last (a smoother energy, slower steps)")
+    network: str = describe("conv", "conv: the convolutional energy; dense: the chapter's 784-64-64-10 classifier, "
+                                    "trained on the labels too, with E(x) = -logsumexp of its logits (JEM)")
+    classifier_weight: float = describe(1.0, "network=dense: weight of the logits' cross-entropy on the labels")
     learning_rate: float = describe(1e-3, "Adam learning rate (the textbook's 1e-4 learns too slowly for a run of minutes)")
     beta_1: float = describe(0.0, "Adam's first-moment decay (0: no momentum, as in Du & Mordatch 2019)")
     beta_2: float = describe(0.999, "Adam's second-moment decay")
@@ -60,6 +67,8 @@ class EBMConfig:
     steps_per_execution: int = describe(1, "training steps per compiled call (same updates); torch runs one")
 
     def validate(self):
+        if self.network not in ("conv", "dense"):
+            raise ConfigError(f"network '{self.network}' is unknown; choose conv or dense")
         if self.on_nan not in ("stop", "rollback"):
             raise ConfigError(f"on_nan '{self.on_nan}' is unknown; choose stop or rollback")
         for key in ("steps", "batch_size", "filters", "dense", "buffer_size", "langevin_steps", "sample_steps", "sample_every",
@@ -69,7 +78,7 @@ class EBMConfig:
         for key in ("learning_rate", "step_size"):
             if not getattr(self, key) > 0:
                 raise ConfigError(f"{key} must be above 0, got {getattr(self, key)}")
-        for key in ("clip_norm", "energy_penalty", "data_noise", "gradient_clip", "noise", "restore_steps"):
+        for key in ("clip_norm", "classifier_weight", "energy_penalty", "data_noise", "gradient_clip", "noise", "restore_steps"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"{key} must be 0 or more, got {getattr(self, key)}")
         for key in ("beta_1", "beta_2"):
@@ -90,6 +99,10 @@ PRESETS = {
     # noise 0.005 on [-1, 1] pixels are 2.5, 0.06 and 0.0025 here), generating with 1000 steps.
     "textbook": dict(batch_size=128, learning_rate=1e-4, beta_1=0.9, langevin_steps=60, buffer_size=8192, fresh_share=0.05,
                      sample_steps=1000),
+    # Joint energy-based model (Grathwohl et al. 2020, "Your classifier is secretly an energy-based
+    # model"): the chapter's classifier (program 1) trained on the labels and, through its energy
+    # -logsumexp f(x), by contrastive divergence against Langevin samples.
+    "jem": dict(network="dense"),
 }
 
 
@@ -103,7 +116,10 @@ def train(config: EBMConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
     images = data.to_float(dataset.x_train)                                      # (N, 28, 28, 1) in [0, 1]
     if len(images) < config.batch_size:
         raise ConfigError(f"batch_size {config.batch_size} is more than the {len(images)} training images; lower batch_size")
-    trainer = EnergyTrainer(config, dataset.image_shape)
+    if config.network == "dense" and dataset.num_classes < 2:
+        raise ConfigError(f"network=dense (JEM) learns the labels, and {config.dataset} has {dataset.num_classes} class; "
+                          "train it with network=conv, or on labelled images")
+    trainer = EnergyTrainer(config, dataset.image_shape, dataset.num_classes)
     outcome = step_training.train(trainer, config, run, images, dataset.y_train, verbose=verbose, resume=resume,
                                   observers=[figures.BufferGrids(trainer)],
                                   postfix=(("E real", "energy_real"), ("E sampled", "energy_sampled")))
@@ -111,7 +127,20 @@ def train(config: EBMConfig, run, *, data_dir=None, verbose: int = 1, resume: bo
     measured = figures.final(run, config, trainer.network, dataset)
     metrics = outcome.finish(dataset)
     metrics.update(measured, parameters=int(trainer.network.count_params()))
+    if trainer.joint:
+        metrics["test_accuracy"] = _accuracy(trainer.network, dataset)
     return metrics
+
+
+def _accuracy(network, dataset, batch: int = 1000) -> float:
+    """The share of test images whose largest logit (columns 1.. of the JEM network) is their label."""
+    from genlab.backend import to_numpy
+    from genlab.data import to_float
+
+    images = to_float(dataset.x_test)
+    predicted = np.concatenate([np.argmax(np.asarray(to_numpy(network(images[start:start + batch], training=False)))[:, 1:], axis=1)
+                                for start in range(0, len(images), batch)])
+    return float(np.mean(predicted == dataset.y_test))
 
 
 # ---------------------------------------------------------------------------- sampling
