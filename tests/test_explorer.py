@@ -388,3 +388,39 @@ def test_a_family_with_an_encoder_starts_from_real_test_images(name, shared_tiny
     with pytest.raises(GenlabError, match="test image 100 does not exist; choose 0 to 99"):
         model.encoded_example(100)
     explorer.build_app([model])
+
+
+def test_a_colour_canvas_keeps_its_paints_and_places():
+    """An RGB model's canvas: a red block painted top-left on a transparent canvas becomes a red
+    top-left block on the off-white ground at the model's size (no digit-style centring)."""
+    from genlab.explorer.images import PAINTS, painting_to_image
+
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[:140, :140] = (213, 43, 30, 255)                      # the red paint, opaque
+    image = painting_to_image({"composite": canvas}, (32, 32, 3))
+    assert image.shape == (32, 32, 3) and image.dtype == np.float32
+    np.testing.assert_allclose(image[4, 4], np.array([213, 43, 30]) / 255.0, atol=1e-6)
+    ground = np.array([int(PAINTS[-1][index:index + 2], 16) for index in (1, 3, 5)]) / 255.0
+    np.testing.assert_allclose(image[28, 28], ground, atol=1e-6)
+    assert not painting_to_image({"composite": np.zeros((280, 280, 4), np.uint8)}, (32, 32, 3)).any()   # nothing painted
+    with raises_one_line(GenlabError, r"the painting must be a colour image"):
+        painting_to_image(np.zeros((10, 10)), (32, 32, 3))
+
+
+def test_an_rgb_autoencoder_gets_a_colour_canvas(tmp_path):
+    pytest.importorskip("gradio", reason='the explorer needs Gradio: pip install "genlab[app]" (CI installs it)')
+    from genlab.data import mondrian
+
+    x_train, y_train, x_test, y_test = mondrian.load(32)
+    paintings = tmp_path / "paintings.npz"
+    np.savez(paintings, x_train=x_train[:256], y_train=y_train[:256], x_test=x_test[:64], y_test=y_test[:64])
+    run = tiny_run("ae", tmp_path / "ae", dataset=str(paintings))
+    (model,) = explorer.open_models([run.path])
+    assert tuple(model.image_shape) == (32, 32, 3)
+    app = explorer.build_app([model])
+    pads = [block for block in app.blocks.values() if type(block).__name__ == "Sketchpad"]
+    assert len(pads) == 1 and len(pads[0].brush.colors) == 5
+    painted = explorer.images.painting_to_image({"composite": np.full((280, 280, 4), (28, 79, 160, 255), np.uint8)},
+                                                model.image_shape)
+    noisy, rebuilt, code = model.autoencode(painted, 0.0)
+    assert rebuilt.shape == (32, 32, 3) and np.isfinite(rebuilt).all()

@@ -7,8 +7,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from genlab.errors import GenlabError
-from genlab.explorer.images import (DISPLAY_SIDE, MANIFOLD_CELLS, code_figure, drawing_as_placed, drawing_to_image, enlarged,
-                                    image_html, manifold_points, point_at, strip)
+from genlab.explorer.images import (DISPLAY_SIDE, MANIFOLD_CELLS, PAINTS, code_figure, drawing_as_placed, drawing_to_image, enlarged,
+                                    image_html, manifold_points, painting_to_image, point_at, strip)
 from genlab.explorer.models import Model
 
 MAX_STRIP = 32              # images in an interpolation or a walk
@@ -307,12 +307,12 @@ def _manifold(model: Model) -> None:
 def _canvas_tab(model: Model) -> None:
     import gradio as gr
 
-    gr.Markdown(_describe(model) + "<br>Draw a digit (white on black is how the model saw them; any colour works). "
-                "The noise slider adds the chapter's Gaussian noise before the model sees it.")
+    colour = _in_colour(model)
+    gr.Markdown(_describe(model) + ("<br>Paint in the model's colours; the whole canvas is what it sees. " if colour else
+                                    "<br>Draw a digit (white on black is how the model saw them; any colour works). ")
+                + "The noise slider adds the chapter's Gaussian noise before the model sees it.")
     with gr.Row():
-        canvas = gr.Sketchpad(label="draw a digit", canvas_size=(280, 280), fixed_canvas=True, image_mode="RGBA", type="numpy",
-                              brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=14), layers=False,
-                              elem_classes=["canvas"])
+        canvas = _sketchpad(colour, "paint" if colour else "draw a digit", ["canvas"])
         with gr.Column():
             noise = gr.Slider(0.0, 1.0, value=0.55 if model.denoises else 0.0, step=0.05,
                               label="noise factor (input + factor · N(0, 1))", elem_classes=["noise"])
@@ -325,7 +325,7 @@ def _canvas_tab(model: Model) -> None:
 
     @_shown_in_page
     def run_model(drawing, factor):
-        image = drawing_to_image(drawing, model.image_shape)
+        image = painting_to_image(drawing, model.image_shape) if colour else drawing_to_image(drawing, model.image_shape)
         if not image.any():
             return None, None, None
         given, result, values = model.autoencode(image, float(factor))
@@ -335,21 +335,35 @@ def _canvas_tab(model: Model) -> None:
     noise.input(run_model, [canvas, noise], [noisy, output, code], trigger_mode="always_last")
 
 
+def _in_colour(model: Model) -> bool:
+    """An RGB model gets a colour canvas (its paints, the canvas kept as painted), a grey one a digit pad."""
+    return int(model.image_shape[-1]) == 3
+
+
+def _sketchpad(colour: bool, label: str, classes: list[str], side: int = 280, brush: int = 14):
+    """A square canvas: a colour model's paints (broader strokes: areas, not lines), or black ink."""
+    import gradio as gr
+
+    paints = gr.Brush(colors=list(PAINTS), color_mode="fixed", default_size=round(brush * 1.3)) if colour else \
+        gr.Brush(colors=["#000000"], color_mode="fixed", default_size=brush)
+    return gr.Sketchpad(label=label, canvas_size=(side, side), fixed_canvas=True, image_mode="RGBA", type="numpy",
+                        brush=paints, layers=False, elem_classes=classes)
+
+
 def _completion_tab(model: Model) -> None:
     """Keep the top rows of a test image (or of a drawing) and let the model draw the rest."""
     import gradio as gr
 
     height = model.image_shape[0]
+    colour = _in_colour(model)
     gr.Markdown(_describe(model) + "<br>The top rows of a test image (or of your drawing) are kept; the model draws the "
                 "rest one pixel at a time, several times. Each completion is a different guess of what the image was.")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             index = (gr.Slider(0, len(model.examples) - 1, value=0, step=1, label="test image", elem_classes=["example"])
                      if model.examples is not None else None)
-            canvas = gr.Sketchpad(label="or draw (used when not empty)", canvas_size=(196, 196), fixed_canvas=True,
-                                  image_mode="RGBA", type="numpy", layers=False,
-                                  brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12),
-                                  elem_classes=["canvas"])
+            canvas = _sketchpad(colour, "or paint (used when not empty)" if colour else "or draw (used when not empty)",
+                                ["canvas"], side=196, brush=12)
             keep = gr.Slider(0, height - 1, value=height // 2, step=1, label="rows kept from the top", elem_classes=["keep"])
             option_sliders = [gr.Slider(*option.slider[:2], value=option.default(model.config), step=option.slider[2],
                                         label=option.label or option.name, elem_classes=[option.name])
@@ -366,7 +380,7 @@ def _completion_tab(model: Model) -> None:
     @_shown_in_page
     def complete(drawing, keep_rows, count, label_value, seed_value, *rest):
         option_values, chosen = rest[:len(option_sliders)], rest[len(option_sliders):]
-        image = drawing_as_placed(drawing, model.image_shape)
+        image = painting_to_image(drawing, model.image_shape) if colour else drawing_as_placed(drawing, model.image_shape)
         if not image.any():
             if model.examples is None:
                 raise GenlabError("draw the top of an image first (no test images were found on this machine)")

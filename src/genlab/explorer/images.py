@@ -140,6 +140,36 @@ def drawing_as_placed(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
     return np.repeat(np.clip(small, 0.0, 1.0)[..., None], channels, axis=2).astype(np.float32)
 
 
+PAINTS = ("#000000", "#d52b1e", "#1c4fa0", "#f6d21d", "#f2efe6")   # black, red, blue, yellow, off-white
+
+
+def painting_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
+    """A colour canvas (an RGB model's: paintings, photos) -> a float RGB image of the model's shape:
+    the strokes over an off-white ground, the whole canvas scaled (colours and places kept: no
+    digit-style centring). Returns zeros for an empty canvas."""
+    from PIL import Image
+
+    if isinstance(drawing, dict):
+        drawing = drawing.get("composite")
+    height, width = int(image_shape[0]), int(image_shape[1])
+    if drawing is None:
+        return np.zeros((height, width, 3), np.float32)
+    array = np.asarray(drawing)
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.size == 0:
+        raise GenlabError(f"the painting must be a colour image (H x W x 3 or 4), got shape {array.shape}")
+    if array.shape[0] * array.shape[1] > MAX_INPUT_PIXELS:
+        raise GenlabError(f"the image has {array.shape[0]} x {array.shape[1]} pixels, more than the explorer's limit of "
+                          f"{MAX_INPUT_PIXELS:,}; paint on the canvas or upload a smaller image")
+    array = array.astype(np.float32) / (255.0 if array.max() > 1.0 else 1.0)
+    if array.shape[2] == 4 and array[..., 3].max() <= 0.0:
+        return np.zeros((height, width, 3), np.float32)                     # nothing painted yet
+    ground = np.asarray(Image.new("RGB", (1, 1), PAINTS[-1]), np.float32)[0, 0] / 255.0
+    alpha = array[..., 3:] if array.shape[2] == 4 else np.ones(array.shape[:2] + (1,), np.float32)
+    colour = array[..., :3] * alpha + ground * (1.0 - alpha)
+    picture = Image.fromarray((np.clip(colour, 0, 1) * 255).round().astype(np.uint8)).resize((width, height), Image.LANCZOS)
+    return np.asarray(picture, np.float32) / 255.0
+
+
 def with_noise(image: np.ndarray, factor: float, seed: int = 0) -> np.ndarray:
     """image + factor * N(0, 1), clipped to [0, 1]: the chapter's corruption (factor 0.55)."""
     noise = np.random.default_rng(seed).standard_normal(image.shape)
