@@ -164,3 +164,41 @@ def real_mnist_dir() -> Path:
     if not folder or not (Path(folder) / "mnist").is_dir():
         pytest.skip("real MNIST not available: set GENLAB_DATA_DIR to a folder holding mnist/")
     return Path(folder)
+
+
+# ---------------------------------------------------------------------------- a user's own photos
+def painted(folder, count: int, colour: tuple[int, int, int], rng, shape: str) -> None:
+    """`count` images of a coloured square or disc on noise that darkens towards the bottom (as
+    a sky does above the ground), of mixed sizes and formats."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for index in range(count):
+        height, width = (40, 40) if index % 3 else (48, 36)
+        shade = np.linspace(200, 60, height)[:, None, None]
+        pixels = np.clip(shade + rng.integers(-20, 20, (height, width, 3)), 0, 255).astype(np.uint8)
+        rows, columns = np.mgrid[:height, :width]
+        centre_row, centre_column, radius = rng.integers(12, height - 12), rng.integers(12, width - 12), rng.integers(6, 11)
+        if shape == "square":
+            inside = (abs(rows - centre_row) < radius) & (abs(columns - centre_column) < radius)
+        else:
+            inside = (rows - centre_row) ** 2 + (columns - centre_column) ** 2 < radius ** 2
+        pixels[inside] = colour
+        image = Image.fromarray(pixels)
+        if index % 10 == 9:
+            image = image.convert("L")       # a few grey photos among the colour ones
+        image.save(folder / f"{index:03d}.{'jpg' if index % 2 else 'png'}", quality=95)
+
+
+@pytest.fixture
+def photos(tmp_path, monkeypatch):
+    """A user's folder of colour photos in two class sub-folders (red squares, blue discs), 40x40
+    and 36x48, PNG and JPEG, every tenth one grey; genlab's cache in the test's own folder."""
+    import numpy as np
+
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    painted(tmp_path / "photos" / "red-squares", 60, (200, 30, 30), rng, "square")
+    painted(tmp_path / "photos" / "blue-discs", 60, (30, 40, 200), rng, "disc")
+    return tmp_path / "photos"

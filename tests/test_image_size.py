@@ -9,22 +9,12 @@ import logging
 import numpy as np
 import pytest
 from conftest import raises_one_line
-from test_user_evaluator import painted
 
 from genlab import cli, config, data, families
 from genlab.errors import ConfigError
 from genlab.runs import Run
 
 LOADING = [name for name in families.names() if "dataset" in config.field_names(families.get(name).config_class)]
-
-
-@pytest.fixture
-def photos(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
-    rng = np.random.default_rng(0)
-    painted(tmp_path / "photos" / "red-squares", 40, (200, 30, 30), rng, "square")
-    painted(tmp_path / "photos" / "blue-discs", 40, (30, 40, 200), rng, "disc")
-    return tmp_path / "photos"
 
 
 @pytest.mark.parametrize("name", LOADING)
@@ -71,7 +61,7 @@ def test_a_folder_of_photos_trains_a_vae_at_32_and_is_measured_by_its_own_evalua
     # Mixed sizes (40x40 and 36x48) and a few grey photos among colour ones: said once, although the
     # evaluator, the training and the evaluation each loaded the folder.
     said = [record.getMessage() for record in caplog.records if "resized to 32x32" in record.getMessage()]
-    assert said == ["photos: 80 images; 80 resized to 32x32 (from 40x40 to 36x48); 8 converted to RGB (8 grey)"
+    assert said == ["photos: 120 images; 120 resized to 32x32 (from 40x40 to 36x48); 12 converted to RGB (12 grey)"
                     .replace("photos", str(photos), 1)], said
 
 
