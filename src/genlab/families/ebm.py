@@ -101,7 +101,9 @@ PRESETS = {
                      sample_steps=1000),
     # Joint energy-based model (Grathwohl et al. 2020, "Your classifier is secretly an energy-based
     # model"): the chapter's classifier (program 1) trained on the labels and, through its energy
-    # -logsumexp f(x), by contrastive divergence against Langevin samples.
+    # -logsumexp f(x), by contrastive divergence against Langevin samples. Measured on MNIST (1800
+    # steps): test accuracy 0.933, but chains from noise collapse onto one saturated image (FID 264;
+    # the ReLU energy is piecewise linear in the pixels), with step_size 1.0 too: a classifier first.
     "jem": dict(network="dense"),
 }
 
