@@ -65,7 +65,7 @@ def quick_scoring():
 
     reference = SimpleNamespace(dataset=SimpleNamespace(image_shape=(28, 28, 1)), evaluator=SimpleNamespace(sha256="0" * 64))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluation, "real_reference", lambda name, data_dir=None: reference)
+        patch.setattr(evaluation, "real_reference", lambda name, data_dir=None, **image_options: reference)
         patch.setattr(evaluation, "score", lambda images, real, seed=0: {"mean": float(np.mean(images))})
         patch.setattr(evaluation, "reference_rows", lambda real: {})
         yield

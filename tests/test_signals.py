@@ -72,15 +72,16 @@ def test_sigterm_through_the_cli_is_one_line_and_exit_143(tmp_path, monkeypatch,
 def test_an_interruption_before_the_first_checkpoint_leaves_a_usable_folder(tmp_path, monkeypatch, reference):
     from genlab import data
 
-    load = data.load
+    # Interrupted while the training loads its data (data.load_configured: every family loads so).
+    load = data.load_configured
 
     def interrupted_load(*args, **kwargs):
         raise interrupts.Interrupted("SIGTERM")
 
-    monkeypatch.setattr(data, "load", interrupted_load)
+    monkeypatch.setattr(data, "load_configured", interrupted_load)
     with pytest.raises(interrupts.Interrupted, match="no checkpoint had been written yet"):
         tiny_run("gan", tmp_path / "early", preset="chapter", seed=5)
-    monkeypatch.setattr(data, "load", load)
+    monkeypatch.setattr(data, "load_configured", load)
     early = tmp_path / "early"
     assert json.loads((early / "metrics.json").read_text())["status"] == "interrupted"
     assert not (early / "checkpoints").exists()
@@ -88,10 +89,10 @@ def test_an_interruption_before_the_first_checkpoint_leaves_a_usable_folder(tmp_
     resumed = api.train("gan", resume=early, verbose=0)
     assert_same_weights(generator_weights(resumed), generator_weights(reference), "restarted by --resume")
     # ...and a new training may also take the stopped folder over.
-    monkeypatch.setattr(data, "load", interrupted_load)
+    monkeypatch.setattr(data, "load_configured", interrupted_load)
     with pytest.raises(interrupts.Interrupted):
         tiny_run("gan", tmp_path / "again", preset="chapter", seed=5)
-    monkeypatch.setattr(data, "load", load)
+    monkeypatch.setattr(data, "load_configured", load)
     again = tiny_run("gan", tmp_path / "again", preset="chapter", seed=5)
     assert again.read_metrics()["status"] == "complete"
 
