@@ -154,14 +154,19 @@ def test_real_paintings_score_near_one_noise_and_blur_lower(size):
 
 
 # ------------------------------------------------------------------------------------ the evaluate path
+def _paintings_npz(tmp_path_factory, size: int, train: int, test: int, seed: int) -> str:
+    """`train` + `test` freshly drawn paintings at size x size RGB, as an .npz dataset."""
+    images, labels = mondrian.generate(train + test, size, seed=seed)
+    path = tmp_path_factory.mktemp("paintings") / f"paintings-{size}.npz"
+    np.savez(path, x_train=images[:train], y_train=labels[:train], x_test=images[train:], y_test=labels[train:],
+             class_names=np.array(mondrian.CLASS_NAMES))
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def paintings_32(tmp_path_factory) -> str:
     """600 + 100 paintings at 32 x 32 RGB as an .npz: every family's tiny run trains in seconds on it."""
-    images, labels = mondrian.generate(700, 32, seed=11)
-    path = tmp_path_factory.mktemp("paintings") / "paintings-32.npz"
-    np.savez(path, x_train=images[:600], y_train=labels[:600], x_test=images[600:], y_test=labels[600:],
-             class_names=np.array(mondrian.CLASS_NAMES))
-    return str(path)
+    return _paintings_npz(tmp_path_factory, 32, 600, 100, seed=11)
 
 
 def test_evaluate_reports_the_rule_score_beside_the_real_paintings(paintings_32, tmp_path):
@@ -217,11 +222,7 @@ def test_the_shipped_mondrian_evaluator_is_pinned_small_and_tells_the_classes_ap
 @pytest.fixture(scope="module")
 def paintings_64(tmp_path_factory) -> str:
     """200 + 50 paintings at 64 x 64 RGB, for a tiny run at the size of the shipped evaluator."""
-    images, labels = mondrian.generate(250, 64, seed=12)
-    path = tmp_path_factory.mktemp("paintings") / "paintings-64.npz"
-    np.savez(path, x_train=images[:200], y_train=labels[:200], x_test=images[200:], y_test=labels[200:],
-             class_names=np.array(mondrian.CLASS_NAMES))
-    return str(path)
+    return _paintings_npz(tmp_path_factory, 64, 200, 50, seed=12)
 
 
 def test_evaluate_on_mondrian_scores_fid_with_the_shipped_evaluator(paintings_64, tmp_path, monkeypatch):
