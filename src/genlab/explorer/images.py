@@ -77,23 +77,32 @@ def strip(images: np.ndarray, side: int = 112) -> np.ndarray:
     return np.repeat(np.repeat(row, factor, axis=0), factor, axis=1)
 
 
-def _ink(drawing: Any) -> np.ndarray | None:
-    """A canvas drawing (Gradio's editor value, or any H x W [x C] array) as ink in [0, 1] (H x W),
-    None for no drawing. A transparent canvas (alpha varies) reads the strokes from the alpha
-    channel; an opaque one from darkness (dark strokes on a light background)."""
+def _canvas_array(drawing: Any, colour: bool) -> np.ndarray | None:
+    """Gradio's editor value (or any image array) as floats in [0, 1], None for no drawing; a
+    shape the canvas cannot have, or more pixels than the explorer takes, is one line."""
     if isinstance(drawing, dict):
         drawing = drawing.get("composite")
     if drawing is None:
         return None
     array = np.asarray(drawing)
+    if colour and (array.ndim != 3 or array.shape[2] not in (3, 4) or array.size == 0):
+        raise GenlabError(f"the painting must be a colour image (H x W x 3 or 4), got shape {array.shape}")
     if array.ndim not in (2, 3) or array.size == 0:
         raise GenlabError(f"the drawing must be an image (H x W or H x W x C), got shape {array.shape}")
     if array.shape[0] * array.shape[1] > MAX_INPUT_PIXELS:
         raise GenlabError(f"the image has {array.shape[0]} x {array.shape[1]} pixels, more than the explorer's limit of "
-                          f"{MAX_INPUT_PIXELS:,}; draw on the canvas or upload a smaller image")
+                          f"{MAX_INPUT_PIXELS:,}; {'paint' if colour else 'draw'} on the canvas or upload a smaller image")
     array = array.astype(np.float32)
-    if array.max() > 1.0:
-        array = array / 255.0
+    return array / 255.0 if array.max() > 1.0 else array
+
+
+def _ink(drawing: Any) -> np.ndarray | None:
+    """A canvas drawing (Gradio's editor value, or any H x W [x C] array) as ink in [0, 1] (H x W),
+    None for no drawing. A transparent canvas (alpha varies) reads the strokes from the alpha
+    channel; an opaque one from darkness (dark strokes on a light background)."""
+    array = _canvas_array(drawing, colour=False)
+    if array is None:
+        return None
     if array.ndim == 3 and array.shape[2] == 4 and array[..., 3].min() < array[..., 3].max():
         return array[..., 3]                                                 # transparent canvas: alpha is the ink
     gray = array[..., :3].mean(axis=2) if array.ndim == 3 else array
@@ -149,18 +158,10 @@ def painting_to_image(drawing: Any, image_shape: Sequence[int]) -> np.ndarray:
     digit-style centring). Returns zeros for an empty canvas."""
     from PIL import Image
 
-    if isinstance(drawing, dict):
-        drawing = drawing.get("composite")
     height, width = int(image_shape[0]), int(image_shape[1])
-    if drawing is None:
+    array = _canvas_array(drawing, colour=True)
+    if array is None:
         return np.zeros((height, width, 3), np.float32)
-    array = np.asarray(drawing)
-    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.size == 0:
-        raise GenlabError(f"the painting must be a colour image (H x W x 3 or 4), got shape {array.shape}")
-    if array.shape[0] * array.shape[1] > MAX_INPUT_PIXELS:
-        raise GenlabError(f"the image has {array.shape[0]} x {array.shape[1]} pixels, more than the explorer's limit of "
-                          f"{MAX_INPUT_PIXELS:,}; paint on the canvas or upload a smaller image")
-    array = array.astype(np.float32) / (255.0 if array.max() > 1.0 else 1.0)
     if array.shape[2] == 4 and array[..., 3].max() <= 0.0:
         return np.zeros((height, width, 3), np.float32)                     # nothing painted yet
     ground = np.asarray(Image.new("RGB", (1, 1), PAINTS[-1]), np.float32)[0, 0] / 255.0
