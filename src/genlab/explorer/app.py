@@ -165,10 +165,7 @@ def _generator_tab(model: Model, tab: int = 0) -> None:
     @_shown_in_page
     async def from_seed(seed_value, label_value, *option_values):
         current = space.draw(_seed_value(seed_value), 1)[0]
-        # Rounded for the sliders' number boxes (moving one slider then moves the others by < 0.0005).
-        values = [round(float(np.clip(value, axis.low, axis.high)), 3)
-                  for axis, value in zip(model.axes, space.coordinates(current, model.axes))]
-        return (current, *await render(current, label_value, *option_values), *values)
+        return (current, *await render(current, label_value, *option_values), *_slider_values(model, current))
 
     @_shown_in_page
     async def from_sliders(current, label_value, *values):
@@ -239,6 +236,13 @@ def _generator_tab(model: Model, tab: int = 0) -> None:
         _manifold(model)   # a 2-D standard normal prior: its quantile grid shows the whole space
 
 
+def _slider_values(model: Model, point) -> list[float]:
+    """The sliders' values at `point`: its coordinates along the model's axes, clipped to their
+    ranges and rounded for the number boxes (moving one slider then moves the others by < 0.0005)."""
+    return [round(float(np.clip(value, axis.low, axis.high)), 3)
+            for axis, value in zip(model.axes, model.space.coordinates(point, model.axes))]
+
+
 def _test_images(model: Model, point, controls, shown_images, sliders, render, row_of) -> None:
     """Real test images through the run's encoder (a flow's exact latent, a VAE's posterior mean):
     start the sliders from one, or walk the straight line between two."""
@@ -267,9 +271,7 @@ def _test_images(model: Model, point, controls, shown_images, sliders, render, r
     @_shown_in_page
     async def from_test_image(index, other, label_value, *option_values):
         _, current = model.encoded_example(_index_value(index))
-        values = [round(float(np.clip(value, axis.low, axis.high)), 3)
-                  for axis, value in zip(model.axes, model.space.coordinates(current, model.axes))]
-        return (current, *await render(current, label_value, *option_values), *values, pair(index, other))
+        return (current, *await render(current, label_value, *option_values), *_slider_values(model, current), pair(index, other))
 
     @_shown_in_page
     def between_test_images(one, other, images, *controls_values):
